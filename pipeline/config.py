@@ -1,0 +1,224 @@
+"""config.toml -> frozen, typed settings.
+
+Every setting is declared once, here, as a dataclass field with its default, a one-line description and the
+values it allows. `load()` rejects unknown sections and keys and bad values with one line naming the key, the
+value and what is allowed. A test checks that config.toml lists every setting with a comment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+CONFIG_ENV = "PIPELINE_CONFIG"
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+def _setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
+             choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices})
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    masters: str = _setting("masters", "folder of source videos; every file in it is a master")
+    output: str = _setting("output", "renditions and captions are written to output/<asset id>/")
+    state: str = _setting("state", "catalog, logs, credentials and embedded storage data")
+
+
+@dataclass(frozen=True)
+class TranscodeSettings:
+    max_height: int = _setting(720, "short side of the MP4/HLS rendition in pixels; never upscaled",
+                               low=144, high=2160)
+    crf: int = _setting(23, "x264 constant rate factor: lower is better quality and bigger files", low=0, high=51)
+    preset: str = _setting("veryfast", "x264 speed/compression trade-off",
+                           choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
+    max_bitrate_kbps: int = _setting(3000, "video bitrate cap (VBV maxrate) in kbit/s", low=100, high=50000)
+    max_fps: int = _setting(30, "frame rate cap; faster masters are reduced to this", low=10, high=60)
+    audio_bitrate_kbps: int = _setting(128, "AAC-LC stereo bitrate in kbit/s", low=32, high=320)
+    keyframe_seconds: int = _setting(2, "seconds between keyframes (closed GOPs)", low=1, high=10)
+    hls_segment_seconds: int = _setting(4, "target HLS segment length; a multiple of keyframe_seconds",
+                                        low=2, high=10)
+    timeout_seconds: int = _setting(3600, "an ffmpeg job running longer than this is stopped", low=10,
+                                    high=86400)
+
+
+@dataclass(frozen=True)
+class CaptionSettings:
+    engine: str = _setting("faster-whisper", "speech recogniser", choices=("faster-whisper",))
+    model: str = _setting("", "empty: the bundled offline tiny.en; else a faster-whisper model name or folder")
+    language: str = _setting("en", "spoken language of the masters (ISO 639-1)")
+    device: str = _setting("auto", "where Whisper runs", choices=("auto", "cpu", "cuda"))
+    compute_type: str = _setting("default", "CTranslate2 precision; default: int8 on CPU, float16 on GPU",
+                                 choices=("default", "int8", "int8_float16", "float16", "float32"))
+    max_chars_per_line: int = _setting(37, "longest caption line (BBC: 37)", low=16, high=60)
+    max_lines: int = _setting(2, "lines per cue", low=1, high=3)
+    max_cue_seconds: float = _setting(6.0, "longest cue duration", low=2.0, high=10.0)
+    min_cue_seconds: float = _setting(1.0, "shortest cue duration, extended into silence where possible",
+                                      low=0.3, high=3.0)
+    pause_break_seconds: float = _setting(0.5, "a pause this long between words always starts a new cue",
+                                          low=0.1, high=3.0)
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    host: str = _setting("127.0.0.1", "address the review app listens on")
+    port: int = _setting(8000, "port the review app listens on", low=1, high=65535)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    endpoint: str = _setting("", "empty: the embedded SeaweedFS; else an S3 URL such as https://s3.eu-west-2.amazonaws.com")
+    bucket: str = _setting("media", "private bucket that published assets go to")
+    region: str = _setting("us-east-1", "S3 region used for signing")
+    access_key_id: str = _setting("", "external S3 only; empty: boto3's usual sources (AWS_* variables, ~/.aws)")
+    secret_access_key: str = _setting("", "external S3 only; prefer the AWS_SECRET_ACCESS_KEY variable")
+    addressing_style: str = _setting("path", "S3 URL style", choices=("path", "virtual", "auto"))
+    embedded_s3_port: int = _setting(8333, "embedded SeaweedFS S3 port (127.0.0.1 only)", low=1024, high=55535)
+    embedded_master_port: int = _setting(9333, "embedded SeaweedFS master port; its gRPC port is this + 10000",
+                                         low=1024, high=55535)
+    embedded_volume_port: int = _setting(9340, "embedded SeaweedFS volume port; its gRPC port is this + 10000",
+                                         low=1024, high=55535)
+    embedded_filer_port: int = _setting(8888, "embedded SeaweedFS filer port; its gRPC port is this + 10000",
+                                        low=1024, high=55535)
+    start_timeout_seconds: int = _setting(90, "how long to wait for the embedded storage to come up",
+                                          low=5, high=600)
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    prefix: str = _setting("assets", "object key prefix: <prefix>/<asset id>/...")
+    default_link_expiry: str = _setting("3d", "share links expire after this (s, m, h, d); at most 7d")
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    paths: PathSettings
+    transcode: TranscodeSettings
+    captions: CaptionSettings
+    review: ReviewSettings
+    storage: StorageSettings
+    publish: PublishSettings
+
+    def _resolve(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def masters_dir(self) -> Path:
+        return self._resolve(self.paths.masters)
+
+    @property
+    def output_dir(self) -> Path:
+        return self._resolve(self.paths.output)
+
+    @property
+    def state_dir(self) -> Path:
+        return self._resolve(self.paths.state)
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "paths": PathSettings,
+    "transcode": TranscodeSettings,
+    "captions": CaptionSettings,
+    "review": ReviewSettings,
+    "storage": StorageSettings,
+    "publish": PublishSettings,
+}
+
+
+def _describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
+    if meta["choices"]:
+        return "one of " + ", ".join(f'"{c}"' for c in meta["choices"])
+    name = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}[kind]
+    if meta["low"] is not None:
+        return f"{name} from {meta['low']:g} to {meta['high']:g}"
+    return name
+
+
+def _check_value(section: str, f: dataclasses.Field[Any], value: Any, source: str) -> Any:
+    kind = type(f.default)
+    meta = f.metadata
+    key = f"[{section}] {f.name}"
+    ok_type = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok_type = float(value), True
+    in_range = ok_type and (
+        (meta["choices"] is None or value in meta["choices"])
+        and (meta["low"] is None or meta["low"] <= value <= meta["high"])
+    )
+    if not in_range:
+        raise ConfigError(f"{source}: {key} = {value!r} is not allowed; expected "
+                          f"{_describe_allowed(meta, kind)}", key=key)
+    return value
+
+
+def _build_section(section: str, raw: Any, source: str) -> Any:
+    cls = SECTIONS[section]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [{section}] must be a table of settings", key=f"[{section}]")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown setting [{section}] {key}; allowed: {', '.join(fields)}",
+                              key=f"[{section}] {key}")
+        values[key] = _check_value(section, fields[key], value, source)
+    return cls(**values)
+
+
+def _validate_cross(settings: Settings, source: str) -> None:
+    t = settings.transcode
+    if t.hls_segment_seconds % t.keyframe_seconds:
+        raise ConfigError(f"{source}: [transcode] hls_segment_seconds = {t.hls_segment_seconds} is not allowed; "
+                          f"expected a multiple of keyframe_seconds ({t.keyframe_seconds})",
+                          key="[transcode] hls_segment_seconds")
+    if settings.captions.min_cue_seconds >= settings.captions.max_cue_seconds:
+        raise ConfigError(f"{source}: [captions] min_cue_seconds must be below max_cue_seconds",
+                          key="[captions] min_cue_seconds")
+    from pipeline.durations import parse_duration  # local: durations imports errors only
+
+    parse_duration(settings.publish.default_link_expiry, setting="[publish] default_link_expiry")
+
+
+def parse(data: Mapping[str, Any], root: Path, source: str = DEFAULT_CONFIG_NAME) -> Settings:
+    for section in data:
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{section}]; allowed: {', '.join(SECTIONS)}",
+                              key=f"[{section}]")
+    built = {name: _build_section(name, data.get(name, {}), source) for name in SECTIONS}
+    settings = Settings(root=root, **built)
+    _validate_cross(settings, source)
+    return settings
+
+
+def locate(explicit: str | None) -> Path | None:
+    """The config file named by --config, else $PIPELINE_CONFIG, else ./config.toml if it exists."""
+    named = explicit or os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            via = "--config" if explicit else CONFIG_ENV
+            raise ConfigError(f"{path}: config file not found (named by {via}); check the path", key=via)
+        return path
+    default = Path.cwd() / DEFAULT_CONFIG_NAME
+    return default if default.is_file() else None
+
+
+def load(explicit: str | None = None) -> Settings:
+    path = locate(explicit)
+    if path is None:
+        return parse({}, Path.cwd(), "(built-in defaults)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or restore it from git") from exc
+    return parse(data, path.resolve().parent, str(path))

@@ -1,0 +1,47 @@
+"""Every error the pipeline raises on purpose derives from PipelineError.
+
+    PipelineError                 exit code 1: something went wrong with an asset or a service
+    ├── UsageError                exit code 2: the command line asked for something impossible
+    │   └── ConfigError           exit code 2: config.toml holds an unknown key or a bad value
+    ├── MediaError                ffmpeg/ffprobe rejected a master or failed while encoding
+    ├── CaptionError              the speech recogniser could not run
+    ├── StorageError              object storage unreachable, refused, or misconfigured
+    └── NotFoundError             an asset id that the catalog does not know
+
+The CLI is the only place that turns these into messages and exit codes. Each message is one line that
+names the file or setting involved and says what to do.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    exit_code = 1
+
+
+class UsageError(PipelineError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class MediaError(PipelineError):
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class CaptionError(PipelineError):
+    pass
+
+
+class StorageError(PipelineError):
+    pass
+
+
+class NotFoundError(UsageError):
+    pass

@@ -1,0 +1,183 @@
+"""The only code that builds and runs ffmpeg and ffprobe commands.
+
+Commands are argument lists built with ffmpeg-python, never shell strings. Input paths carry the `file:`
+protocol prefix so that a name starting with a dash or containing a colon is read as a plain file. Each command
+runs in its own process group with a time limit, reports progress through a callback, is logged in full at
+debug level, and on failure raises MediaError whose message ends with the tail of ffmpeg's stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+import ffmpeg
+
+from pipeline.errors import MediaError
+from pipeline.models import Probe
+
+log = logging.getLogger(__name__)
+
+ProgressHook = Callable[[float], None]
+MIN_FFMPEG = (5, 0)
+INSTALL_HINT = "run `make install` (it installs Debian's ffmpeg) or `sudo apt-get install ffmpeg`"
+
+
+@dataclass(frozen=True)
+class Tools:
+    ffmpeg: str
+    ffprobe: str
+    version: str
+
+
+@lru_cache(maxsize=1)
+def tools() -> Tools:
+    """Find ffmpeg and ffprobe once, and check that ffmpeg is new enough."""
+    found = {name: shutil.which(name) for name in ("ffmpeg", "ffprobe")}
+    missing = [name for name, path in found.items() if path is None]
+    if missing:
+        raise MediaError(f"{' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
+    out = subprocess.run([str(found["ffmpeg"]), "-hide_banner", "-version"], capture_output=True, text=True,
+                         check=False).stdout
+    match = re.search(r"ffmpeg version n?(\d+)\.(\d+)", out)
+    if match and (int(match[1]), int(match[2])) < MIN_FFMPEG:
+        raise MediaError(f"ffmpeg {match[1]}.{match[2]} is too old; 5.0 or newer is needed; {INSTALL_HINT}")
+    version = f"{match[1]}.{match[2]}" if match else "unknown"
+    return Tools(ffmpeg=str(found["ffmpeg"]), ffprobe=str(found["ffprobe"]), version=version)
+
+
+def input_url(path: Path) -> str:
+    return f"file:{path}"
+
+
+def _stderr_tail(text: str, lines: int = 3) -> str:
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(kept[-lines:]) or "no message from ffmpeg"
+
+
+def _rotation(stream: dict[str, Any]) -> int:
+    for side in stream.get("side_data_list", []):
+        if "rotation" in side:
+            return int(round(float(side["rotation"]))) % 360
+    tag = stream.get("tags", {}).get("rotate")
+    return int(tag) % 360 if tag and tag.lstrip("-").isdigit() else 0
+
+
+def _fps(stream: dict[str, Any]) -> float:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        value = stream.get(key, "0/0")
+        num, _, den = value.partition("/")
+        if num.isdigit() and den.isdigit() and int(den) and int(num):
+            return float(Fraction(int(num), int(den)))
+    return 0.0
+
+
+def probe(path: Path, timeout_s: int = 60) -> Probe:
+    """Describe a master; raise MediaError naming the file when it has no usable video stream."""
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_format", "-show_streams",
+            "-of", "json", input_url(path)]
+    log.debug("running %s", args)
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"{path.name}: ffprobe took over {timeout_s}s; the file may be damaged",
+                         path=str(path)) from exc
+    if done.returncode != 0:
+        raise MediaError(f"{path.name}: not a readable video ({_stderr_tail(done.stderr, 1)}); "
+                         "export it again as MP4 or MOV", path=str(path))
+    info = json.loads(done.stdout or "{}")
+    streams = info.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic")), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None:
+        raise MediaError(f"{path.name}: has no video stream; masters must be videos", path=str(path))
+    duration = float(info.get("format", {}).get("duration") or video.get("duration") or 0)
+    if duration <= 0:
+        raise MediaError(f"{path.name}: has no duration; the file may be truncated", path=str(path))
+    rotation = _rotation(video)
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if rotation in (90, 270):
+        width, height = height, width
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path.name}: video stream has no picture size", path=str(path))
+    return Probe(format_name=str(info.get("format", {}).get("format_name", "")),
+                 duration_ms=int(duration * 1000), width=width, height=height, rotation=rotation,
+                 fps=_fps(video), has_audio=audio is not None,
+                 audio_channels=int(audio.get("channels") or 0) if audio else 0)
+
+
+def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook | None) -> None:
+    for line in stream:
+        key, _, value = line.strip().partition("=")
+        if key == "out_time_us" and value.isdigit() and duration_ms > 0 and on_progress:
+            on_progress(min(1.0, int(value) / 1000 / duration_ms))
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: ProgressHook | None = None,
+        timeout_s: int = 3600) -> None:
+    """Run one ffmpeg command (arguments after the program name) to completion, or raise MediaError."""
+    full = [tools().ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+            "-progress", "pipe:1", *args]
+    log.debug("running %s", full)
+    if on_progress:
+        on_progress(0.0)
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                text=True, start_new_session=True)
+        assert proc.stdout is not None
+        reader = threading.Thread(target=_read_progress, args=(proc.stdout, duration_ms, on_progress),
+                                  daemon=True)
+        reader.start()
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise MediaError(f"{what}: stopped after {timeout_s}s ([transcode] timeout_seconds)") from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+        reader.join(timeout=5)
+        err.seek(0)
+        stderr = err.read()
+    if code != 0:
+        raise MediaError(f"{what}: ffmpeg failed ({_stderr_tail(stderr)})")
+    if on_progress:
+        on_progress(1.0)
+
+
+def compile_args(stream: Any) -> list[str]:
+    """ffmpeg-python's graph as an argument list, without the program name and with overwrite on."""
+    return [str(a) for a in ffmpeg.compile(stream.global_args("-y"), cmd="ffmpeg")[1:]]
+
+
+def decode_audio(path: Path, sample_rate: int = 16000, timeout_s: int = 3600) -> bytes:
+    """The first audio stream as mono signed 16-bit PCM at `sample_rate`, for the speech recogniser."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-audio-") as tmp:
+        raw = Path(tmp) / "audio.s16le"
+        stream = ffmpeg.input(input_url(path)).output(
+            input_url(raw), map="0:a:0", ac=1, ar=sample_rate, f="s16le", acodec="pcm_s16le")
+        run(compile_args(stream), what=f"{path.name}: audio extraction", timeout_s=timeout_s)
+        return raw.read_bytes()

@@ -1,0 +1,114 @@
+"""The pipeline's domain: assets, renditions, caption tracks and cues. Times are integer milliseconds."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class AssetState(enum.StrEnum):
+    NEW = "new"
+    PROCESSING = "processing"
+    AWAITING_REVIEW = "awaiting_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    FAILED = "failed"
+
+
+class CaptionState(enum.StrEnum):
+    DRAFT = "draft"
+    NO_SPEECH = "no_speech"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What ffprobe found in a master, reduced to what the stages need."""
+
+    format_name: str
+    duration_ms: int
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    has_audio: bool
+    audio_channels: int
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    sha256: str
+    source: str
+    version: int
+    size_bytes: int
+    state: AssetState
+    error: str | None
+    duration_ms: int | None
+    width: int | None
+    height: int | None
+    has_audio: bool | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Rendition:
+    asset_id: str
+    name: str
+    kind: str  # "mp4" or "hls"
+    path: str  # relative to output/<asset id>/
+    width: int
+    height: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class CaptionTrack:
+    asset_id: str
+    language: str
+    path: str  # relative to output/<asset id>/
+    state: CaptionState
+    cue_count: int
+    engine: str
+    model: str
+    reviewer: str | None
+    approved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Word:
+    start_ms: int
+    end_ms: int
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_ms: int
+    end_ms: int
+    text: str  # lines joined by "\n"; plain text, escaped only when written
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    asset_id: str
+    state: AssetState
+    at: datetime
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    id: str
+    asset_id: str
+    object_key: str
+    audience: str | None
+    created_at: datetime
+    expires_at: datetime

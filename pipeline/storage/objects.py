@@ -1,0 +1,120 @@
+"""Object storage through boto3: the embedded SeaweedFS and any external S3 service use this same code.
+
+boto3 and botocore types stop here; every failure becomes a StorageError that names the endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipeline.errors import StorageError
+
+log = logging.getLogger(__name__)
+SHA256_META = "sha256"
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
+                     "ExpiredToken", "403"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str | None
+
+
+class ObjectStore:
+    def __init__(self, endpoint: str | None, bucket: str, region: str, access_key_id: str | None,
+                 secret_access_key: str | None, addressing_style: str = "path") -> None:
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.where = endpoint or f"AWS S3 ({region})"
+        config = Config(signature_version="s3v4", region_name=region,
+                        retries={"mode": "standard", "max_attempts": 5},
+                        connect_timeout=5, read_timeout=60, s3={"addressing_style": addressing_style})
+        self.client: Any = boto3.client("s3", endpoint_url=endpoint or None, aws_access_key_id=access_key_id,
+                                        aws_secret_access_key=secret_access_key, config=config)
+
+    def _fail(self, action: str, exc: Exception) -> StorageError:
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", "error"))
+            if code in _CREDENTIAL_CODES:
+                return StorageError(f"storage at {self.where} refused the credentials while trying to {action} "
+                                    f"({code}); check [storage] access_key_id and secret_access_key")
+            return StorageError(f"storage at {self.where} could not {action} ({code})")
+        return StorageError(f"storage at {self.where} is unreachable while trying to {action} ({exc}); "
+                            "check [storage] endpoint, or start it with `pipeline storage start`")
+
+    def ping(self) -> None:
+        try:
+            self.client.list_buckets()
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail("list buckets", exc) from exc
+
+    def ensure_bucket(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in {"404", "NoSuchBucket", "NotFound"}:
+                raise self._fail(f"open bucket {self.bucket!r}", exc) from exc
+        except BotoCoreError as exc:
+            raise self._fail(f"open bucket {self.bucket!r}", exc) from exc
+        try:
+            self.client.create_bucket(Bucket=self.bucket)  # private: no ACL or policy is ever granted
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"create bucket {self.bucket!r}", exc) from exc
+
+    def head(self, key: str) -> StoredObject | None:
+        try:
+            found = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise self._fail(f"read {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise self._fail(f"read {key}", exc) from exc
+        return StoredObject(key, int(found["ContentLength"]), found.get("Metadata", {}).get(SHA256_META))
+
+    def upload(self, path: Path, key: str, *, sha256: str, content_type: str, cache_control: str) -> None:
+        extra = {"ContentType": content_type, "CacheControl": cache_control, "Metadata": {SHA256_META: sha256},
+                 "ChecksumAlgorithm": "SHA256"}
+        log.debug("uploading %s to s3://%s/%s", path, self.bucket, key)
+        try:
+            self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"upload {key}", exc) from exc
+        except Exception as exc:  # boto3's transfer manager wraps errors in S3UploadFailedError
+            raise StorageError(f"storage at {self.where} could not upload {key} ({exc})") from exc
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"list {prefix}", exc) from exc
+        return keys
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = self.list_keys(prefix)
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start:start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except (BotoCoreError, ClientError) as exc:
+                raise self._fail(f"delete {prefix}", exc) from exc
+        return len(keys)
+
+    def presign_get(self, key: str, expires_s: int) -> str:
+        try:
+            return str(self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"sign a link to {key}", exc) from exc
