@@ -126,7 +126,9 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     catalog = _open(settings)
     ids = args.ids or [a.id for a in catalog.list_assets()
                        if a.state in (AssetState.APPROVED, AssetState.PUBLISHED)]
-    ids = [catalog.get(i).id for i in ids]  # unknown ids fail before anything is uploaded
+    for asset_id in args.ids:  # a wrong id or an unapproved asset stops before storage is touched
+        publishing.check_publishable(catalog.get(asset_id))
+    ids = [catalog.get(i).id for i in ids]
     if not ids:
         print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
               file=sys.stderr)

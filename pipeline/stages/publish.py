@@ -72,12 +72,16 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str,
-            on_progress: Callable[[float], None] | None = None) -> PublishResult:
-    asset = catalog.get(asset_id)
+def check_publishable(asset: Asset) -> None:
     if asset.state not in (AssetState.APPROVED, AssetState.PUBLISHED):
         raise UsageError(f"asset {asset.id} is {asset.state.value}; only approved assets are published "
                          f"(approve with `pipeline approve {asset.id} --reviewer NAME`)")
+
+
+def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str,
+            on_progress: Callable[[float], None] | None = None) -> PublishResult:
+    asset = catalog.get(asset_id)
+    check_publishable(asset)
     out_dir = settings.output_dir / asset.id
     prefix = asset_prefix(settings, asset)
     files = _local_files(out_dir)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import config
+from pipeline.storage.embedded import EmbeddedStorage
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_storage_ports() -> dict[str, int]:
+    """Four HTTP ports whose gRPC partners (+10000) are free too."""
+    while True:
+        base = random.randrange(20000, 29000, 10)
+        ports = [base, base + 1, base + 2, base + 3]
+        if all(_free(p) and _free(p + 10000) for p in ports):
+            return {"embedded_s3_port": ports[0], "embedded_master_port": ports[1],
+                    "embedded_volume_port": ports[2], "embedded_filer_port": ports[3]}
+
+
+@dataclass
+class Project:
+    """A pipeline project in a temporary folder, driven through the real CLI in a subprocess."""
+
+    root: Path
+    ports: dict[str, int]
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def masters(self) -> Path:
+        return self.root / "masters"
+
+    def settings(self) -> config.Settings:
+        return config.load(str(self.config_file))
+
+    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, config.CONFIG_ENV: str(self.config_file)}
+        done = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=self.root, env=env,
+                              capture_output=True, text=True, timeout=600)
+        if check and done.returncode != 0:
+            raise AssertionError(f"pipeline {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        return done
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli(*args, "--json", check=True).stdout)
+
+
+def make_project(root: Path, **extra_storage: Any) -> Project:
+    ports = free_storage_ports()
+    (root / "masters").mkdir(parents=True)
+    storage = {**ports, **extra_storage}
+    lines = ["[storage]", *(f"{k} = {json.dumps(v)}" for k, v in storage.items())]
+    (root / "config.toml").write_text("\n".join(lines) + "\n")
+    return Project(root, ports)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    proj = make_project(tmp_path / "project")
+    yield proj
+    EmbeddedStorage(proj.settings()).stop()

@@ -1,0 +1,84 @@
+"""The whole flow of the foundation issue, through the real CLI: real ffmpeg, the bundled Whisper model,
+the embedded SeaweedFS server and the SQLite catalog."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from tests.media import sample_master
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_run_approve_publish_share(project: Project) -> None:
+    sample_master(project.masters / "sample.mp4")
+
+    run = project.cli("run")
+    assert run.returncode == 0, run.stderr
+    assert "awaiting_review" in run.stdout
+    assert "pipeline approve" in run.stdout and "pipeline publish" in run.stdout
+
+    [asset] = project.cli_json("status")
+    assert asset["state"] == "awaiting_review" and asset["source"] == "sample.mp4"
+    out = project.root / "output" / asset["id"]
+    vtt = (out / "captions.en.vtt").read_text()
+    assert vtt.startswith("WEBVTT")
+    assert "staying safe online" in vtt.lower()
+    assert (out / "hls" / "master.m3u8").is_file()
+
+    # Nothing is published before a person approves the captions.
+    refused = project.cli("publish", asset["id"])
+    assert refused.returncode == 2 and "approve" in refused.stderr
+
+    project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    [first] = project.cli_json("publish")
+    assert first["id"] == asset["id"] and first["uploaded_objects"] >= 4 and first["uploaded_bytes"] > 0
+    [again] = project.cli_json("publish")
+    assert again["uploaded_objects"] == 0 and again["skipped_objects"] == first["uploaded_objects"]
+
+    link = project.cli_json("share", asset["id"], "--expires", "2h")
+    assert set(link) >= {"url", "expires_at"}
+    status, body = _get(link["url"])
+    mp4 = next(out.glob("video_*.mp4"))
+    assert status == 200 and body == mp4.read_bytes()
+    status, captions = _get(link["captions_url"])
+    assert status == 200 and captions.decode() == vtt
+
+    unsigned = link["url"].split("?", 1)[0]
+    assert _get(unsigned)[0] == 403
+    assert _get(link["captions_url"].split("?", 1)[0])[0] == 403
+
+    too_long = project.cli("share", asset["id"], "--expires", "8d")
+    assert too_long.returncode == 2 and too_long.stderr.count("\n") == 1 and "7d" in too_long.stderr
+
+    project.cli("unpublish", asset["id"], check=True)
+    assert _get(link["url"])[0] in (403, 404)
+    [after] = project.cli_json("status")
+    assert after["state"] == "approved"
+
+
+def test_renamed_or_copied_master_is_not_processed_twice(project: Project, tmp_path: Path) -> None:
+    master = sample_master(project.masters / "first.mp4")
+    project.cli("run", check=True)
+    master.rename(project.masters / "renamed.mp4")
+    (project.masters / "copy.mp4").write_bytes((project.masters / "renamed.mp4").read_bytes())
+    second = project.cli("run", check=True)
+    assert "2 already known" in second.stdout
+    assert len(project.cli_json("status")) == 1
+
+
+@pytest.mark.parametrize("flag", ["--json"])
+def test_status_json_is_an_array(project: Project, flag: str) -> None:
+    assert json.loads(project.cli("status", flag, check=True).stdout) == []
