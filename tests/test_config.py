@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+from pipeline.errors import ConfigError
+from tests.conftest import Project, make_project
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_is_the_defaults() -> None:
+    shipped = config.load(str(ROOT / "config.toml"))
+    defaults = config.parse({}, ROOT)
+    assert shipped == defaults
+
+
+def test_every_setting_is_in_config_toml_with_a_comment() -> None:
+    lines = (ROOT / "config.toml").read_text().splitlines()
+    for section, cls in config.SECTIONS.items():
+        start = lines.index(f"[{section}]")
+        for f in dataclasses.fields(cls):
+            index = next(i for i, line in enumerate(lines[start:], start) if re.match(rf"{f.name} = ", line))
+            assert lines[index - 1].startswith("# "), f"[{section}] {f.name} has no comment"
+            assert f.metadata["doc"], f"[{section}] {f.name} has no description"
+
+
+def test_paths_are_relative_to_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[paths]\nmasters = "in"\nstate = "/var/tmp/x"\n')
+    settings = config.load(str(tmp_path / "config.toml"))
+    assert settings.masters_dir == tmp_path / "in"
+    assert settings.output_dir == tmp_path / "output"
+    assert settings.state_dir == Path("/var/tmp/x")
+
+
+def test_environment_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "other.toml").write_text("[review]\nport = 8123\n")
+    monkeypatch.setenv(config.CONFIG_ENV, str(tmp_path / "other.toml"))
+    assert config.load().review.port == 8123
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[transcode]\nmax_heigth = 720\n", "unknown setting [transcode] max_heigth; allowed: max_height"),
+    ("[transcoding]\n", "unknown section [transcoding]"),
+    ("[transcode]\nmax_height = 90\n", "[transcode] max_height = 90 is not allowed; expected a whole number "
+                                      "from 144 to 2160"),
+    ("[transcode]\nmax_height = \"720\"\n", "[transcode] max_height = '720' is not allowed"),
+    ("[captions]\nengine = \"vosk\"\n", "[captions] engine = 'vosk' is not allowed; expected one of "
+                                        "\"faster-whisper\""),
+    ("[review]\nport = true\n", "[review] port = True is not allowed"),
+    ("[publish]\ndefault_link_expiry = \"soon\"\n", "[publish] default_link_expiry = 'soon' is not a duration"),
+    ("[transcode]\nhls_segment_seconds = 5\n", "hls_segment_seconds = 5 is not allowed; expected a multiple"),
+    ("[paths\n", "not valid TOML"),
+])
+def test_bad_settings_are_named(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(str(tmp_path / "config.toml"))
+    assert message in str(caught.value)
+
+
+def test_floats_accept_whole_numbers(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[captions]\nmax_cue_seconds = 5\n")
+    assert config.load(str(tmp_path / "config.toml")).captions.max_cue_seconds == 5.0
+
+
+def test_cli_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    project: Project = make_project(tmp_path / "p")
+    project.config_file.write_text("[transcode]\ncrf = 99\n")
+    done = project.cli("status")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "[transcode] crf = 99 is not allowed; expected a whole number from 0 to 51" in done.stderr
+
+
+def test_cli_missing_config_file_is_exit_2(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    done = project.cli("--config", str(tmp_path / "nope.toml"), "status")
+    assert done.returncode == 2 and "nope.toml: config file not found" in done.stderr

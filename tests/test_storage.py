@@ -1,0 +1,135 @@
+"""The embedded SeaweedFS server: private, loopback-only, explicit ports, clean stop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import StorageError
+from pipeline.storage import open_store
+from pipeline.storage.embedded import EmbeddedStorage
+from pipeline.storage.objects import ObjectStore
+from tests.conftest import Project, make_project
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, EmbeddedStorage, ObjectStore]]:
+    project = make_project(tmp_path_factory.mktemp("storage") / "project")
+    embedded = EmbeddedStorage(project.settings())
+    store = open_store(project.settings())
+    yield project, embedded, store
+    embedded.stop()
+
+
+def _status(request: urllib.request.Request | str) -> int:
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _listening_addresses(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket the process listens on, read from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                address, port = local.split(":")
+                found.add((address, int(port, 16)))
+    return found
+
+
+def test_only_loopback_listens_on_the_configured_ports(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    _, embedded, _ = running
+    pid = embedded.pid()
+    assert pid is not None
+    listening = _listening_addresses(pid)
+    assert listening, "the server listens on nothing?"
+    assert {address for address, _ in listening} == {"0100007F"}  # 127.0.0.1, little-endian hex
+    assert {port for _, port in listening} == set(embedded.ports().values())
+
+
+def test_anonymous_reads_and_writes_are_refused(running: tuple[Project, EmbeddedStorage, ObjectStore],
+                                                tmp_path: Path) -> None:
+    project, _, store = running
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    store.upload(secret, "t/secret.txt", sha256="x", content_type="text/plain", cache_control="private")
+    ports = project.ports
+    s3 = f"http://127.0.0.1:{ports['embedded_s3_port']}/{store.bucket}"
+    assert _status(f"{s3}/t/secret.txt") == 403
+    assert _status(f"{s3}?list-type=2") == 403
+    assert _status(urllib.request.Request(f"{s3}/t/new.txt", data=b"x", method="PUT")) == 403
+    # The filer behind the S3 gateway would serve files to anyone without its JWT keys.
+    filer = f"http://127.0.0.1:{ports['embedded_filer_port']}/buckets/{store.bucket}"
+    assert _status(f"{filer}/t/secret.txt") == 401
+    assert _status(urllib.request.Request(f"{filer}/t/new.txt", data=b"x", method="PUT")) == 401
+    assert store.head("t/new.txt") is None
+    signed = store.presign_get("t/secret.txt", 60)
+    with urllib.request.urlopen(signed, timeout=10) as response:
+        assert response.read() == b"private"
+
+
+def test_credentials_are_private_files(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    _, embedded, _ = running
+    for name in ("credentials.json", "s3.json", "security.toml"):
+        mode = stat.S_IMODE((embedded.dir / name).stat().st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+
+
+def test_wrong_credentials_name_the_endpoint(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    _, embedded, store = running
+    wrong = ObjectStore(embedded.endpoint, store.bucket, "us-east-1", "WRONGKEY", "wrongsecret")
+    with pytest.raises(StorageError, match=rf"{embedded.endpoint} refused the credentials"):
+        wrong.ping()
+
+
+def test_a_busy_port_is_an_error_not_a_move(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "busy")
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", project.ports["embedded_filer_port"]))
+        blocker.listen()
+        done = project.cli("storage", "start")
+    assert done.returncode == 1
+    assert f"port {project.ports['embedded_filer_port']} (filer)" in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert EmbeddedStorage(project.settings()).pid() is None
+
+
+def test_start_status_stop_through_the_cli(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "cli")
+    try:
+        assert "started" in project.cli("storage", "start", check=True).stdout
+        assert "already running" in project.cli("storage", "start", check=True).stdout
+        assert "running (pid" in project.cli("storage", "status", check=True).stdout
+        pid = EmbeddedStorage(project.settings()).pid()
+        assert "stopped" in project.cli("storage", "stop", check=True).stdout
+        assert pid is not None and not Path(f"/proc/{pid}").exists() or _zombie(pid)
+        assert "stopped" in project.cli("storage", "status", check=True).stdout
+    finally:
+        EmbeddedStorage(project.settings()).stop()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
