@@ -36,8 +36,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help=f"settings file (default: ${config.CONFIG_ENV}, else ./config.toml)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -50,10 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pipeline", parents=[common],
                      description="Transcode, caption, review and publish short videos.")
     parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        parsed: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=help_text,
+                                                         description=help_text)
+        return parsed
 
     p = add("run", "process new masters: ingest, transcode, draft captions")
     p.add_argument("masters", nargs="*", metavar="MASTER", help="files to process (default: every file in "

@@ -48,7 +48,8 @@ def test_short_cue_is_held_on_screen_but_never_overlaps() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(alphabet="abcdefghij.,", min_size=1, max_size=12),
-                          st.integers(min_value=50, max_value=900), st.integers(min_value=0, max_value=1500)),
+                          st.integers(min_value=50, max_value=900),
+                          st.integers(min_value=0, max_value=1500)),
                 min_size=1, max_size=60))
 def test_any_word_stream_gives_ordered_cues_within_limits(spec: list[tuple[str, int, int]]) -> None:
     stream, t = [], 0

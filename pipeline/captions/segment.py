@@ -16,13 +16,13 @@ from pipeline.models import Cue, Word
 
 # Words that should not end a line or a cue: the next word belongs with them (BBC subtitle guidelines,
 # "Line breaks"; DCMP Captioning Key, "Line division").
-_BINDS_FORWARD = frozenset("""
-a an the this that these those my your his her its our their
-to of in on at for with from by about into onto over under after before between through without
-i you he she we they it
-is are was were be been being am have has had do does did will would can could shall should may might must
-not very
-""".split())
+_BINDS_FORWARD = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their",
+    "to", "of", "in", "on", "at", "for", "with", "from", "by", "about", "into", "onto", "over", "under",
+    "after", "before", "between", "through", "without", "i", "you", "he", "she", "we", "they", "it", "is",
+    "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "do", "does", "did", "will",
+    "would", "can", "could", "shall", "should", "may", "might", "must", "not", "very",
+})
 _SENTENCE_END = (".", "?", "!", "…")
 MIN_GAP_MS = 80  # two frames at 25 fps: the gap a viewer sees as a change of caption (Netflix: 2 frames)
 GAP_CLOSE_MS = 500  # shorter gaps are closed to MIN_GAP_MS so captions do not flicker

@@ -60,7 +60,7 @@ def parse_vtt(text: str) -> list[Cue]:
     except Exception as exc:  # webvtt-py raises several unrelated types for malformed files
         raise CaptionError(f"not valid WebVTT: {exc}") from exc
     return [Cue(parse_timestamp(c.start), parse_timestamp(c.end), html.unescape(c.raw_text))
-            for c in captions]
+            for c in captions.captions]
 
 
 def write_vtt(path: Path, cues: list[Cue]) -> None:

@@ -8,6 +8,7 @@ debug level, and on failure raises MediaError whose message ends with the tail o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -129,10 +130,8 @@ def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook 
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
