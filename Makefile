@@ -20,7 +20,9 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing system packages:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$packages >/dev/null || exit 1; \
+	    for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || \
+	      { echo "$$tool is still missing after apt-get install $$packages"; exit 1; }; done; \
 	  else \
 	    echo "Missing system tools:$$missing. Install them with: sudo apt-get install $$packages"; exit 1; \
 	  fi; \

@@ -76,10 +76,14 @@ def print_next_steps(out: TextIO, awaiting: Sequence[str]) -> None:
     if not awaiting:
         return
     example = awaiting[0]
+    steps = [
+        ("pipeline review", "read the captions in the browser"),
+        (f'pipeline approve {example} --reviewer "Your Name"', "after checking them"),
+        ("pipeline publish", "upload approved assets"),
+        (f"pipeline share {example} --expires 3d", "a link that expires"),
+    ]
+    width = max(len(command) for command, _ in steps)
     print("\nNext steps:", file=out)
-    print("  pipeline review                                    # read the captions in the browser",
-          file=out)
-    print(f'  pipeline approve {example} --reviewer "Your Name"   # after checking them', file=out)
-    print("  pipeline publish                                   # upload approved assets", file=out)
-    print(f"  pipeline share {example} --expires 3d              # a link that expires", file=out)
+    for command, why in steps:
+        print(f"  {command.ljust(width)}  # {why}", file=out)
     print("(`pipeline` is .venv/bin/pipeline; `source .venv/bin/activate` puts it on your PATH.)", file=out)

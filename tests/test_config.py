@@ -81,3 +81,11 @@ def test_cli_missing_config_file_is_exit_2(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p")
     done = project.cli("--config", str(tmp_path / "nope.toml"), "status")
     assert done.returncode == 2 and "nope.toml: config file not found" in done.stderr
+
+
+def test_cli_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    project.config_file.write_text("[storage]\nendpiont = \"http://x\"\n")
+    done = project.cli("run")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "unknown setting [storage] endpiont" in done.stderr

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import config
 from pipeline.errors import StorageError
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
-from pipeline.storage.objects import ObjectStore
+from pipeline.storage.objects import ObjectStore, StoredObject
 from tests.conftest import Project, make_project
 
 
@@ -124,6 +125,11 @@ def test_start_status_stop_through_the_cli(tmp_path: Path) -> None:
         assert "stopped" in project.cli("storage", "stop", check=True).stdout
         assert pid is not None and not Path(f"/proc/{pid}").exists() or _zombie(pid)
         assert "stopped" in project.cli("storage", "status", check=True).stdout
+        # Nothing of the server is left in /tmp: no sockets, no log files.
+        ports = EmbeddedStorage(project.settings()).ports().values()
+        leftovers = [p for p in Path("/tmp").glob("seaweedfs-*.sock") if any(str(n) in p.name for n in ports)]
+        assert leftovers == []
+        assert not list(Path("/tmp").glob(f"weed.*.{pid}"))
     finally:
         EmbeddedStorage(project.settings()).stop()
 
@@ -133,3 +139,20 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_an_external_endpoint_uses_the_same_code(running: tuple[Project, EmbeddedStorage, ObjectStore],
+                                                 tmp_path: Path) -> None:
+    """A second project pointed at the first one's server as if it were any S3 service."""
+    _, embedded, _ = running
+    creds = embedded.credentials()
+    settings = config.parse({"storage": {"endpoint": embedded.endpoint, "bucket": "external-bucket",
+                                         "access_key_id": creds.access_key_id,
+                                         "secret_access_key": creds.secret_access_key}}, tmp_path)
+    store = open_store(settings)
+    assert store.bucket == "external-bucket" and store.endpoint == embedded.endpoint
+    payload = tmp_path / "f.txt"
+    payload.write_text("x")
+    store.upload(payload, "k/f.txt", sha256="abc", content_type="text/plain", cache_control="private")
+    assert store.head("k/f.txt") == StoredObject("k/f.txt", 1, "abc")
+    assert not (tmp_path / "state" / "seaweedfs").exists()  # no embedded server of its own

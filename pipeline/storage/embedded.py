@@ -22,6 +22,7 @@ import socket
 import string
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,7 @@ class EmbeddedStorage:
         self.log_file = self.dir / "weed.log"
         self.pid_file = self.dir / "weed.pid"
         self.credentials_file = self.dir / "credentials.json"
+        self.runtime_file = self.dir / "runtime_dir"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -138,16 +140,17 @@ class EmbeddedStorage:
                                         "jwt.filer_signing.read"))
         fsutil.write_private(self.dir / "security.toml", jwt)
 
-    def _command(self) -> list[str]:
+    def _command(self, runtime: str) -> list[str]:
         s = self.settings.storage
         return [
-            weed_binary(), "server", f"-dir={self.data_dir}", f"-ip={HOST}", f"-ip.bind={HOST}",
+            weed_binary(), "-logtostderr", f"-logdir={self.dir / 'logs'}", "server", f"-dir={self.data_dir}", f"-ip={HOST}", f"-ip.bind={HOST}",
             f"-master.port={s.embedded_master_port}", f"-master.port.grpc={s.embedded_master_port + GRPC_OFFSET}",
             f"-volume.port={s.embedded_volume_port}", f"-volume.port.grpc={s.embedded_volume_port + GRPC_OFFSET}",
             "-filer", f"-filer.port={s.embedded_filer_port}",
             f"-filer.port.grpc={s.embedded_filer_port + GRPC_OFFSET}",
             "-s3", f"-s3.port={s.embedded_s3_port}", f"-s3.port.grpc={s.embedded_s3_port + GRPC_OFFSET}",
-            f"-s3.config={self.dir / 's3.json'}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
+            f"-s3.config={self.dir / 's3.json'}", f"-filer.localSocket={runtime}/filer.sock",
+            f"-s3.localSocket={runtime}/s3.sock", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
             "-master.telemetry=false", "-webdav=false", "-iam=false", "-sftp=false",
             "-master.volumeSizeLimitMB=256", "-volume.max=0",
         ]
@@ -161,11 +164,17 @@ class EmbeddedStorage:
             raise StorageError(f"embedded storage cannot start: port {', '.join(busy)} on {HOST} is already in "
                                "use; stop the program using it or set other [storage] embedded_*_port values")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "logs").mkdir(exist_ok=True)
         os.chmod(self.dir, 0o700)
         self._write_server_config()
+        # SeaweedFS also listens on Unix sockets in $TMPDIR; a fresh folder of mode 0700 keeps them private.
+        # It lives under /tmp because a socket path may not exceed 108 bytes.
+        runtime = tempfile.mkdtemp(prefix="pipeline-weed-")
+        self.runtime_file.write_text(runtime)
+        env = {**os.environ, "TMPDIR": runtime}
         with self.log_file.open("ab") as log:
-            self._process = subprocess.Popen(self._command(), cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+            self._process = subprocess.Popen(self._command(runtime), cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(str(self._process.pid))
         self._wait_ready()
         return True
@@ -218,4 +227,20 @@ class EmbeddedStorage:
             self._process.wait()
             self._process = None
         self.pid_file.unlink(missing_ok=True)
+        self._remove_runtime_dir()
         return True
+
+    def _remove_runtime_dir(self) -> None:
+        try:
+            runtime = Path(self.runtime_file.read_text().strip())
+        except OSError:
+            return
+        if runtime.name.startswith("pipeline-weed-"):
+            shutil.rmtree(runtime, ignore_errors=True)
+        self.runtime_file.unlink(missing_ok=True)
+        # The gRPC sockets SeaweedFS always makes in /tmp (mode 0755: only this user can connect).
+        for name, port in self.ports().items():
+            if name.endswith("gRPC"):
+                sock = Path(f"/tmp/seaweedfs-{name.split()[0]}-grpc-{port}.sock")
+                if sock.is_socket() and sock.stat().st_uid == os.getuid():
+                    sock.unlink(missing_ok=True)
