@@ -143,7 +143,8 @@ class EmbeddedStorage:
     def _command(self, runtime: str) -> list[str]:
         s = self.settings.storage
         return [
-            weed_binary(), "-logtostderr", f"-logdir={self.dir / 'logs'}", "server", f"-dir={self.data_dir}", f"-ip={HOST}", f"-ip.bind={HOST}",
+            weed_binary(), "-logtostderr", f"-logdir={self.dir / 'logs'}",
+            "server", f"-dir={self.data_dir}", f"-ip={HOST}", f"-ip.bind={HOST}",
             f"-master.port={s.embedded_master_port}", f"-master.port.grpc={s.embedded_master_port + GRPC_OFFSET}",
             f"-volume.port={s.embedded_volume_port}", f"-volume.port.grpc={s.embedded_volume_port + GRPC_OFFSET}",
             "-filer", f"-filer.port={s.embedded_filer_port}",
@@ -241,6 +242,6 @@ class EmbeddedStorage:
         # The gRPC sockets SeaweedFS always makes in /tmp (mode 0755: only this user can connect).
         for name, port in self.ports().items():
             if name.endswith("gRPC"):
-                sock = Path(f"/tmp/seaweedfs-{name.split()[0]}-grpc-{port}.sock")
+                sock = Path(f"/tmp/seaweedfs-{name.split()[0]}-grpc-{port}.sock")  # noqa: S108 (SeaweedFS's path)
                 if sock.is_socket() and sock.stat().st_uid == os.getuid():
                     sock.unlink(missing_ok=True)
