@@ -42,7 +42,7 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff check pipeline tests benchmarks
 	$(BIN)/mypy
 
 review: install

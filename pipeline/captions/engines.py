@@ -63,17 +63,29 @@ class FasterWhisper:
         self.compute_type = default_type if settings.compute_type == "default" else settings.compute_type
         self._model: Any = None
 
+    def _fall_back_to_cpu(self, exc: Exception) -> bool:
+        """With device "auto", a GPU that lacks the CUDA libraries CTranslate2 needs means the CPU."""
+        if self.settings.device != "auto" or self.device != "cuda":
+            return False
+        log.warning("CUDA Whisper could not run (%s); using the CPU", exc)
+        self.device, self._model = "cpu", None
+        if self.settings.compute_type == "default":
+            self.compute_type = "int8"
+        return True
+
     def _load(self) -> Any:
         if self._model is None:
             from faster_whisper import WhisperModel
 
             local = Path(self.model_name).expanduser()
+            name = str(local) if local.is_dir() else self.model_name
             if not self.settings.model:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model never needs the network
             try:
-                self._model = WhisperModel(str(local) if local.is_dir() else self.model_name,
-                                           device=self.device, compute_type=self.compute_type)
+                self._model = WhisperModel(name, device=self.device, compute_type=self.compute_type)
             except Exception as exc:  # faster-whisper raises many types: missing files, hub errors, CUDA
+                if self._fall_back_to_cpu(exc):
+                    return self._load()
                 raise CaptionError(
                     f"[captions] model = {self.settings.model or 'bundled tiny.en'!r} could not be loaded "
                     f"on {self.device} ({exc}); name a local model folder or leave it empty for the "
@@ -84,11 +96,24 @@ class FasterWhisper:
     def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript:
         audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
         duration_s = len(audio) / SAMPLE_RATE
-        model = self._load()
+        try:
+            words, language = self._decode(audio, duration_s, on_progress)
+        except CaptionError:
+            raise
+        except Exception as exc:  # CUDA libraries are loaded lazily, at the first decode
+            if not self._fall_back_to_cpu(exc):
+                raise CaptionError(f"Whisper failed on {self.device} ({exc})") from exc
+            words, language = self._decode(audio, duration_s, on_progress)
+        if on_progress:
+            on_progress(1.0)
+        return Transcript(words=words, language=language, model=self.settings.model or "tiny.en (bundled)")
+
+    def _decode(self, audio: Any, duration_s: float, on_progress: ProgressHook | None) -> tuple[list[Word], str]:
         # Decoding choices from shared/caption-style.md: word timestamps for segmentation; VAD with 500 ms
         # minimum silence; no conditioning on previous text and a silence threshold, both of which curb
-        # Whisper's repetition and hallucination loops.
-        segments, info = model.transcribe(
+        # Whisper's repetition and hallucination loops. The temperature fallback stays on: without it,
+        # tiny.en loops on short phrases ("talk, talk, talk, ...").
+        segments, info = self._load().transcribe(
             audio, language=self.settings.language, word_timestamps=True, vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 500}, condition_on_previous_text=False,
             hallucination_silence_threshold=2.0, beam_size=5)
@@ -99,10 +124,7 @@ class FasterWhisper:
                                   float(w.probability)))
             if on_progress and duration_s > 0:
                 on_progress(min(1.0, segment.end / duration_s))
-        if on_progress:
-            on_progress(1.0)
-        model_label = self.settings.model or "tiny.en (bundled)"
-        return Transcript(words=words, language=str(info.language), model=model_label)
+        return words, str(info.language)
 
 
 def make_transcriber(settings: CaptionSettings) -> Transcriber:
