@@ -46,6 +46,11 @@ assets = sa.Table(
     sa.Column("width", sa.Integer),
     sa.Column("height", sa.Integer),
     sa.Column("has_audio", sa.Boolean),
+    sa.Column("stage", sa.String(32)),  # the stage running now, with its progress, for `pipeline status`
+    sa.Column("progress", sa.Float),
+    sa.Column("loudness_i", sa.Float),  # the master's integrated loudness (LUFS), true peak, loudness range
+    sa.Column("loudness_tp", sa.Float),
+    sa.Column("loudness_lra", sa.Float),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -68,6 +73,10 @@ renditions = sa.Table(
     sa.Column("width", sa.Integer, nullable=False),
     sa.Column("height", sa.Integer, nullable=False),
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("codecs", sa.String(64)),
+    sa.Column("frame_rate", sa.Float),
+    sa.Column("bandwidth", sa.Integer),
+    sa.Column("average_bandwidth", sa.Integer),
 )
 
 captions = sa.Table(
@@ -181,6 +190,8 @@ class Catalog:
             id=row.id, sha256=row.sha256, source=row.source, version=row.version,
             size_bytes=row.size_bytes, state=AssetState(row.state), error=row.error,
             duration_ms=row.duration_ms, width=row.width, height=row.height, has_audio=row.has_audio,
+            stage=row.stage, progress=row.progress,
+            loudness_lufs=row.loudness_i,
             created_at=_utc(row.created_at) or now(), updated_at=_utc(row.updated_at) or now(),
         )
 
@@ -226,6 +237,15 @@ class Catalog:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(
                 duration_ms=duration_ms, width=width, height=height, has_audio=has_audio, updated_at=now()))
 
+    def set_progress(self, asset_id: str, stage: str | None, fraction: float | None) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(stage=stage, progress=fraction))
+
+    def set_loudness(self, asset_id: str, integrated: float, true_peak: float, loudness_range: float) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(
+                loudness_i=integrated, loudness_tp=true_peak, loudness_lra=loudness_range))
+
     def set_state(self, asset_id: str, state: AssetState, *, detail: str | None = None,
                   error: str | None = None) -> Asset:
         stamp = now()
@@ -237,7 +257,8 @@ class Catalog:
             if state not in TRANSITIONS[current]:
                 raise UsageError(f"asset {asset_id} is {current.value}; it cannot become {state.value}")
             conn.execute(assets.update().where(assets.c.id == asset_id).values(
-                state=state.value, error=error if state is AssetState.FAILED else None, updated_at=stamp))
+                state=state.value, error=error if state is AssetState.FAILED else None, updated_at=stamp,
+                stage=None, progress=None))
             conn.execute(events.insert().values(asset_id=asset_id, state=state.value, at=stamp,
                                                 detail=error or detail))
         return self.get(asset_id)
@@ -256,13 +277,15 @@ class Catalog:
             for r in items:
                 conn.execute(renditions.insert().values(
                     asset_id=asset_id, name=r.name, kind=r.kind, path=r.path, width=r.width,
-                    height=r.height, size_bytes=r.size_bytes))
+                    height=r.height, size_bytes=r.size_bytes, codecs=r.codecs, frame_rate=r.frame_rate,
+                    bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth))
 
     def renditions(self, asset_id: str) -> list[Rendition]:
         with self._tx() as conn:
             rows = conn.execute(sa.select(renditions).where(renditions.c.asset_id == asset_id)
                                 .order_by(renditions.c.height.desc(), renditions.c.name)).all()
-        return [Rendition(r.asset_id, r.name, r.kind, r.path, r.width, r.height, r.size_bytes) for r in rows]
+        return [Rendition(r.asset_id, r.name, r.kind, r.path, r.width, r.height, r.size_bytes, r.codecs,
+                          r.frame_rate, r.bandwidth, r.average_bandwidth) for r in rows]
 
     def put_caption_track(self, track: CaptionTrack) -> None:
         with self._tx() as conn:

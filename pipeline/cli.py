@@ -21,7 +21,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
 from pipeline.errors import PipelineError
-from pipeline.models import AssetState
+from pipeline.models import Asset, AssetState
 from pipeline.stages import publish as publishing
 from pipeline.stages import review
 from pipeline.storage import open_store
@@ -107,13 +107,19 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         rows = [{"id": a.id, "source": a.source, "version": a.version, "state": a.state.value,
                  "duration_ms": a.duration_ms, "updated_at": a.updated_at.isoformat(),
+                 **({"stage": a.stage, "progress": a.progress} if a.state is AssetState.PROCESSING else {}),
                  **({"error": a.error} if a.state is AssetState.FAILED else {})} for a in assets]
         print(json.dumps(rows, indent=2))
         return 0
     if not assets:
         print("No assets yet: put videos in the masters folder and run `pipeline run`.")
         return 0
-    print(format_table([(a.id, a.state.value, f"v{a.version}", a.source, a.error or "") for a in assets],
+    def state(a: Asset) -> str:
+        if a.state is AssetState.PROCESSING and a.stage:
+            return f"processing ({a.stage} {a.progress or 0:.0%})"
+        return a.state.value
+
+    print(format_table([(a.id, state(a), f"v{a.version}", a.source, a.error or "") for a in assets],
                        ("ID", "STATE", "VER", "SOURCE", "ERROR")))
     return 0
 

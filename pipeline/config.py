@@ -35,17 +35,25 @@ class PathSettings:
 
 @dataclass(frozen=True)
 class TranscodeSettings:
-    max_height: int = _setting(720, "short side of the MP4/HLS rendition in pixels; never upscaled",
-                               low=144, high=2160)
-    crf: int = _setting(23, "x264 constant rate factor: lower is better quality and bigger files", low=0, high=51)
+    ladder: tuple[int, ...] = _setting((1080, 720, 480, 360), "rung sizes: the short side in pixels, largest first; "
+                                       "never upscaled, at least one rung always made", low=144, high=2160)
+    bitrates_kbps: tuple[int, ...] = _setting((5000, 3000, 1400, 800), "video bitrate cap (maxrate) per rung, in "
+                                              "kbit/s, same order as ladder", low=100, high=50000)
+    crf: int = _setting(23, "x264 constant rate factor under the cap: lower is better and bigger", low=0, high=51)
     preset: str = _setting("veryfast", "x264 speed/compression trade-off",
                            choices=("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"))
-    max_bitrate_kbps: int = _setting(3000, "video bitrate cap (VBV maxrate) in kbit/s", low=100, high=50000)
+    encoder: str = _setting("auto", "auto: NVENC when an NVIDIA GPU and an ffmpeg with h264_nvenc are present, "
+                            "else libx264", choices=("auto", "libx264", "nvenc"))
     max_fps: int = _setting(30, "frame rate cap; faster masters are reduced to this", low=10, high=60)
     audio_bitrate_kbps: int = _setting(128, "AAC-LC stereo bitrate in kbit/s", low=32, high=320)
-    keyframe_seconds: int = _setting(2, "seconds between keyframes (closed GOPs)", low=1, high=10)
-    hls_segment_seconds: int = _setting(4, "target HLS segment length; a multiple of keyframe_seconds",
-                                        low=2, high=10)
+    loudness_lufs: float = _setting(-16.0, "integrated loudness target (EBU R128 two-pass loudnorm)",
+                                    low=-31.0, high=-5.0)
+    true_peak_dbtp: float = _setting(-1.0, "true peak ceiling in dBTP", low=-9.0, high=0.0)
+    keyframe_seconds: int = _setting(2, "seconds between keyframes (closed GOPs, aligned across rungs)",
+                                     low=1, high=10)
+    hls_segment_seconds: int = _setting(4, "HLS segment length; a multiple of keyframe_seconds", low=4, high=6)
+    burn_in_captions: bool = _setting(False, "also publish an MP4 with the approved captions burned in, for "
+                                      "players that cannot show captions")
     timeout_seconds: int = _setting(3600, "an ffmpeg job running longer than this is stopped", low=10,
                                     high=86400)
 
@@ -144,10 +152,26 @@ def _describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
     return name
 
 
+def _check_list(section: str, f: dataclasses.Field[Any], value: Any, source: str) -> tuple[Any, ...]:
+    default: tuple[Any, ...] = f.default  # type: ignore[assignment]
+    item_kind = type(default[0])
+    ok = isinstance(value, list) and bool(value) and all(
+        isinstance(v, item_kind) and not isinstance(v, bool) for v in value)
+    meta = f.metadata
+    if ok and meta["low"] is not None:
+        ok = all(meta["low"] <= v <= meta["high"] for v in value)
+    if not ok:
+        raise ConfigError(f"{source}: [{section}] {f.name} = {value!r} is not allowed; expected a non-empty list, "
+                          f"each item {_describe_allowed(meta, item_kind)}", key=f"[{section}] {f.name}")
+    return tuple(value)
+
+
 def _check_value(section: str, f: dataclasses.Field[Any], value: Any, source: str) -> Any:
     kind = type(f.default)
     meta = f.metadata
     key = f"[{section}] {f.name}"
+    if kind is tuple:
+        return _check_list(section, f, value, source)
     ok_type = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok_type = float(value), True
@@ -177,6 +201,12 @@ def _build_section(section: str, raw: Any, source: str) -> Any:
 
 def _validate_cross(settings: Settings, source: str) -> None:
     t = settings.transcode
+    if len(t.bitrates_kbps) != len(t.ladder):
+        raise ConfigError(f"{source}: [transcode] bitrates_kbps has {len(t.bitrates_kbps)} values but ladder has "
+                          f"{len(t.ladder)}; give one bitrate per rung", key="[transcode] bitrates_kbps")
+    if list(t.ladder) != sorted(set(t.ladder), reverse=True):
+        raise ConfigError(f"{source}: [transcode] ladder = {list(t.ladder)} is not allowed; expected distinct "
+                          "sizes, largest first", key="[transcode] ladder")
     if t.hls_segment_seconds % t.keyframe_seconds:
         raise ConfigError(f"{source}: [transcode] hls_segment_seconds = {t.hls_segment_seconds} is not allowed; "
                           f"expected a multiple of keyframe_seconds ({t.keyframe_seconds})",

@@ -49,6 +49,9 @@ class Asset:
     width: int | None
     height: int | None
     has_audio: bool | None
+    stage: str | None
+    progress: float | None
+    loudness_lufs: float | None  # measured on the master, before normalisation
     created_at: datetime
     updated_at: datetime
 
@@ -57,11 +60,15 @@ class Asset:
 class Rendition:
     asset_id: str
     name: str
-    kind: str  # "mp4" or "hls"
+    kind: str  # "mp4", "hls" (a variant's media playlist), "poster" or "thumbnail"
     path: str  # relative to output/<asset id>/
     width: int
     height: int
     size_bytes: int
+    codecs: str | None = None
+    frame_rate: float | None = None
+    bandwidth: int | None = None  # HLS variants: peak segment bit rate
+    average_bandwidth: int | None = None
 
 
 @dataclass(frozen=True)

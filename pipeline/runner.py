@@ -7,6 +7,7 @@ running again. The runner never talks to the user: it reports to a Reporter, whi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,13 @@ STAGES: tuple[tuple[str, Callable[[Job], None]], ...] = (
     ("transcode", transcode.transcode),
     ("caption", caption.caption),
 )
+PROGRESS_SAVE_SECONDS = 1.0
 RUNNABLE = frozenset({AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED})
 
 
 class Reporter(Protocol):
     def asset_started(self, master: Path, asset: Asset, index: int, total: int) -> None: ...
-    def stage_progress(self, stage: str, fraction: float) -> None: ...
+    def stage_progress(self, stage: str, fraction: float, media_ms: int | None = None) -> None: ...
     def asset_finished(self, outcome: Outcome) -> None: ...
 
 
@@ -84,7 +86,7 @@ class Runner:
         job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
         try:
             for name, stage in STAGES:
-                job.on_progress = self._hook(name)
+                job.on_progress = self._hook(job, name)
                 job.on_progress(0.0)
                 stage(job)
                 job.refresh()
@@ -95,7 +97,14 @@ class Runner:
         done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
         return Outcome(master, done, True)
 
-    def _hook(self, stage: str) -> Callable[[float], None]:
+    def _hook(self, job: Job, stage: str) -> Callable[[float], None]:
+        """Progress goes to the reporter, and to the catalog at most once a second for `pipeline status`."""
+        saved = [-1.0]
+
         def hook(fraction: float) -> None:
-            self.reporter.stage_progress(stage, fraction)
+            self.reporter.stage_progress(stage, fraction, job.asset.duration_ms)
+            now = time.monotonic()
+            if now - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
+                saved[0] = now
+                self.catalog.set_progress(job.asset.id, stage, round(fraction, 3))
         return hook

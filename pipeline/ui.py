@@ -20,6 +20,15 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def rate_and_eta(fraction: float, elapsed_s: float, media_ms: int | None) -> str:
+    """ " 2.5x, 0:42 left": speed as a multiple of real time, and the time still to go."""
+    if fraction <= 0.02 or elapsed_s <= 0.5:
+        return ""
+    left = int(elapsed_s * (1 - fraction) / fraction)
+    speed = f" {fraction * media_ms / 1000 / elapsed_s:.1f}x," if media_ms else ""
+    return f"{speed} {left // 60}:{left % 60:02d} left"
+
+
 class TerminalReporter:
     """Draws one progress bar per stage on a terminal; prints one line per finished stage otherwise."""
 
@@ -34,7 +43,7 @@ class TerminalReporter:
         self._end_stage()
         print(f"[{index}/{total}] {master.name} (asset {asset.id})", file=self.stream, flush=True)
 
-    def stage_progress(self, stage: str, fraction: float) -> None:
+    def stage_progress(self, stage: str, fraction: float, media_ms: int | None = None) -> None:
         if stage != self._stage:
             self._end_stage()
             self._stage = stage
@@ -42,7 +51,8 @@ class TerminalReporter:
         if self.live and (fraction >= 1.0 or time.monotonic() - self._last_draw > 0.2):
             filled = int(BAR_WIDTH * fraction)
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
-            self.stream.write(f"\r  {stage:<10} [{bar}] {fraction:4.0%}")
+            eta = rate_and_eta(fraction, time.monotonic() - self._started, media_ms)
+            self.stream.write(f"\r  {stage:<10} [{bar}] {fraction:4.0%}{eta}   ")
             self.stream.flush()
             self._last_draw = time.monotonic()
 

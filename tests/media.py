@@ -43,3 +43,24 @@ def sample_master(path: Path) -> Path:
     subprocess.run([str(ROOT / "scripts" / "make-sample-master.sh"), str(path)], check=True,
                    capture_output=True)
     return path
+
+
+def phone_video(path: Path, size: str = "1280x720", seconds: float = 6, rate: int = 30, audio: str | None = "stereo",
+                rotate: int | None = None, noise: bool = False, tags: dict[str, str] | None = None) -> Path:
+    """Phone-style footage: a test pattern (optionally noisy, so encoders hit their bitrate caps), a tone at
+    about -30 LUFS in mono, stereo or 5.1, display rotation and metadata tags as phones write them."""
+    video = f"testsrc2=size={size}:rate={rate}:duration={seconds}" + (",noise=alls=60:allf=t" if noise else "")
+    inputs = ["-f", "lavfi", "-i", video]
+    if audio:
+        layout = {"mono": "mono", "stereo": "stereo", "5.1": "5.1"}[audio]
+        inputs += ["-f", "lavfi", "-i",
+                   f"sine=frequency=440:sample_rate=48000:duration={seconds},volume=0.03,"
+                   f"aformat=channel_layouts={layout}"]
+    metadata = [item for key, value in (tags or {}).items() for item in ("-metadata", f"{key}={value}")]
+    plain = path.with_name("plain-" + path.name)
+    _ffmpeg(*inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            *(["-c:a", "aac"] if audio else []), str(plain))
+    rotation = ["-metadata:s:v:0", f"rotate={rotate}"] if rotate is not None else []
+    _ffmpeg("-i", str(plain), "-map", "0", "-c", "copy", *metadata, *rotation, str(path))
+    plain.unlink()
+    return path

@@ -44,11 +44,16 @@ def test_environment_variable_names_the_file(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("[transcode]\nmax_heigth = 720\n", "unknown setting [transcode] max_heigth; allowed: max_height"),
+    ("[transcode]\nladdr = [720]\n", "unknown setting [transcode] laddr; allowed: ladder, bitrates_kbps"),
     ("[transcoding]\n", "unknown section [transcoding]"),
-    ("[transcode]\nmax_height = 90\n", "[transcode] max_height = 90 is not allowed; expected a whole number "
-                                      "from 144 to 2160"),
-    ("[transcode]\nmax_height = \"720\"\n", "[transcode] max_height = '720' is not allowed"),
+    ("[transcode]\nladder = [720, 90]\nbitrates_kbps = [1, 2]\n",
+     "[transcode] ladder = [720, 90] is not allowed; expected a non-empty list, each item a whole number from 144 "
+     "to 2160"),
+    ("[transcode]\nladder = \"720\"\n", "[transcode] ladder = '720' is not allowed"),
+    ("[transcode]\nladder = [720, 480]\n", "bitrates_kbps has 4 values but ladder has 2"),
+    ("[transcode]\nladder = [480, 720, 360, 240]\n", "expected distinct sizes, largest first"),
+    ("[transcode]\nburn_in_captions = 1\n", "[transcode] burn_in_captions = 1 is not allowed; expected true or "
+                                            "false"),
     ("[captions]\nengine = \"vosk\"\n", "[captions] engine = 'vosk' is not allowed; expected one of "
                                         "\"faster-whisper\""),
     ("[review]\nport = true\n", "[review] port = True is not allowed"),

@@ -11,7 +11,7 @@ import pytest
 from pipeline import config
 from pipeline.catalog import Catalog
 from pipeline.errors import MediaError
-from pipeline.media import ffmpeg
+from pipeline.media import ffmpeg, ladder
 from pipeline.stages import ingest, transcode
 from pipeline.stages.job import Job
 from tests.media import silent_video
@@ -31,11 +31,11 @@ def ffprobe(path: Path) -> dict:  # type: ignore[type-arg]
     ((321, 241), 720, (320, 240)),
 ])
 def test_target_size(size: tuple[int, int], cap: int, expected: tuple[int, int]) -> None:
-    assert transcode.target_size(*size, cap) == expected
+    assert ladder.target_size(*size, cap) == expected
 
 
 def _job(tmp_path: Path, master: Path) -> Job:
-    settings = config.parse({"transcode": {"max_height": 240}}, tmp_path)
+    settings = config.parse({"transcode": {"ladder": [240], "bitrates_kbps": [600]}}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
     asset, _ = ingest.identify(master, settings.masters_dir, catalog)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
@@ -65,12 +65,12 @@ def test_transcode_strips_metadata_and_writes_faststart_mp4_and_hls(tmp_path: Pa
         assert leak.encode() not in raw
     head = mp4.read_bytes()[:4096]
     assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
-    playlist = (job.out_dir / "hls" / "stream.m3u8").read_text()
+    playlist = (job.out_dir / "hls" / "240p" / "stream.m3u8").read_text()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and "#EXT-X-MAP:URI=\"init.mp4\"" in playlist
     assert "RESOLUTION=426x240" in (job.out_dir / "hls" / "master.m3u8").read_text()
     assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
     assert not list(job.out_dir.rglob("*.partial*"))
-    assert sorted(r.kind for r in job.catalog.renditions(job.asset.id)) == ["hls", "mp4"]
+    assert sorted(r.kind for r in job.catalog.renditions(job.asset.id)) == ["hls", "mp4", "poster", "thumbnail"]
 
 
 def test_video_without_audio_gives_video_only_rendition(tmp_path: Path) -> None:

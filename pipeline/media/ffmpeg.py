@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[float], None]
 MIN_FFMPEG = (5, 0)
+# Masters may only be read as these containers, and only from plain files: a playlist or concat file disguised
+# as a video would otherwise make ffmpeg open other files or URLs.
+INPUT_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+INPUT_OPTIONS: dict[str, str | int] = {
+    "format_whitelist": INPUT_FORMATS, "protocol_whitelist": "file",
+    "probesize": 50_000_000, "analyzeduration": 30_000_000,
+}
 INSTALL_HINT = "run `make install` (it installs Debian's ffmpeg) or `sudo apt-get install ffmpeg`"
 
 
@@ -86,10 +93,66 @@ def _fps(stream: dict[str, Any]) -> float:
     return 0.0
 
 
+def _input_flags(own_file: bool = False) -> list[str]:
+    """Input restrictions; a file the pipeline made itself (a JPEG poster, say) may be of any format."""
+    options = {"protocol_whitelist": "file"} if own_file else INPUT_OPTIONS
+    return [item for key, value in options.items() for item in (f"-{key}", str(value))]
+
+
+def _ffprobe_json(path: Path, entries: list[str], timeout_s: int = 60) -> dict[str, Any]:
+    """ffprobe on an output of the pipeline."""
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", *entries, "-of", "json", *_input_flags(own_file=True),
+            input_url(path)]
+    log.debug("running %s", args)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
+                          stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise MediaError(f"{path.name}: ffprobe failed ({_stderr_tail(done.stderr, 1)})", path=str(path))
+    result: dict[str, Any] = json.loads(done.stdout or "{}")
+    return result
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    codec: str
+    profile: str
+    level: int
+    width: int
+    height: int
+    fps: float
+    start_s: float
+
+
+def video_stream(path: Path) -> VideoStream:
+    """The first video stream of a file the pipeline made, for playlists and checks."""
+    info = _ffprobe_json(path, ["-show_streams", "-select_streams", "v:0"])
+    streams = info.get("streams") or [{}]
+    s = streams[0]
+    return VideoStream(codec=str(s.get("codec_name", "")), profile=str(s.get("profile", "")),
+                       level=int(s.get("level") or 0), width=int(s.get("width") or 0),
+                       height=int(s.get("height") or 0), fps=_fps(s), start_s=float(s.get("start_time") or 0))
+
+
+def keyframe_times(path: Path) -> list[float]:
+    info = _ffprobe_json(path, ["-select_streams", "v:0", "-skip_frame", "nokey", "-show_entries",
+                                "frame=pts_time"])
+    return [round(float(f["pts_time"]), 3) for f in info.get("frames", []) if "pts_time" in f]
+
+
+@lru_cache(maxsize=1)
+def nvenc_available() -> bool:
+    """An NVIDIA GPU is present and this ffmpeg can drive its H.264 encoder."""
+    if not Path("/dev/nvidiactl").exists():
+        return False
+    out = subprocess.run([tools().ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True,
+                         check=False).stdout
+    return "h264_nvenc" in out
+
+
 def probe(path: Path, timeout_s: int = 60) -> Probe:
     """Describe a master; raise MediaError naming the file when it has no usable video stream."""
-    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_format", "-show_streams",
-            "-of", "json", input_url(path)]
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_format", "-show_streams", "-of", "json",
+            *_input_flags(), input_url(path)]
     log.debug("running %s", args)
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
@@ -136,9 +199,10 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 
 def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: ProgressHook | None = None,
-        timeout_s: int = 3600) -> None:
-    """Run one ffmpeg command (arguments after the program name) to completion, or raise MediaError."""
-    full = [tools().ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+        timeout_s: int = 3600, loglevel: str = "error") -> str:
+    """Run one ffmpeg command (arguments after the program name) to completion and return its stderr;
+    raise MediaError on failure."""
+    full = [tools().ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel,
             "-progress", "pipe:1", *args]
     log.debug("running %s", full)
     if on_progress:
@@ -165,6 +229,7 @@ def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: Pr
         raise MediaError(f"{what}: ffmpeg failed ({_stderr_tail(stderr)})")
     if on_progress:
         on_progress(1.0)
+    return stderr
 
 
 def compile_args(stream: Any) -> list[str]:
@@ -176,7 +241,7 @@ def decode_audio(path: Path, sample_rate: int = 16000, timeout_s: int = 3600) ->
     """The first audio stream as mono signed 16-bit PCM at `sample_rate`, for the speech recogniser."""
     with tempfile.TemporaryDirectory(prefix="pipeline-audio-") as tmp:
         raw = Path(tmp) / "audio.s16le"
-        stream = ffmpeg.input(input_url(path)).output(
+        stream = ffmpeg.input(input_url(path), **INPUT_OPTIONS).output(
             input_url(raw), map="0:a:0", ac=1, ar=sample_rate, f="s16le", acodec="pcm_s16le")
         run(compile_args(stream), what=f"{path.name}: audio extraction", timeout_s=timeout_s)
         return raw.read_bytes()

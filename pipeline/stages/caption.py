@@ -6,6 +6,7 @@ from pipeline.captions import segment, vtt
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack
+from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
 
@@ -42,3 +43,4 @@ def caption(job: Job) -> None:
     state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, settings.language, path, state, len(cues),
                                                engine, model, None, None))
+    playlists.rebuild(job.out_dir, job.catalog, job.asset.id)

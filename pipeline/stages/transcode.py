@@ -1,66 +1,25 @@
-"""Transcode: one H.264/AAC MP4 rendition with +faststart, and HLS (fMP4 segments) remuxed from it.
-
-Nothing from the master's metadata is carried over (`-map_metadata -1`, `-map_chapters -1`, only the first
-video and audio streams mapped): phone footage carries the GPS position where it was filmed.
-"""
+"""Transcode: the rendition ladder (one progressive MP4 per rung, from one decode), HLS variants repackaged
+from those MP4s, a poster and a thumbnail. Loudness is measured first and normalised in the same encode."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-import ffmpeg as ffmpeg_python
-
 from pipeline import fsutil
-from pipeline.config import TranscodeSettings
-from pipeline.media import ffmpeg
+from pipeline.errors import MediaError
+from pipeline.media import encode, ffmpeg, hls, ladder
 from pipeline.models import Probe, Rendition
+from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
-HLS_DIR = "hls"
-HLS_MASTER = "master.m3u8"
+POSTER = "poster.jpg"
+THUMBNAIL = "thumbnail.jpg"
+THUMBNAIL_WIDTH = 320
 
 
-def target_size(width: int, height: int, max_short_side: int) -> tuple[int, int]:
-    """Display size of the rendition: the short side capped (never upscaled), both sides even."""
-    short, long = min(width, height), max(width, height)
-    new_short = max(2, min(max_short_side, short) // 2 * 2)
-    new_long = max(2, round(long * new_short / short / 2) * 2)
-    return (new_long, new_short) if width >= height else (new_short, new_long)
-
-
-def mp4_name(height: int, width: int) -> str:
-    return f"video_{min(width, height)}p.mp4"
-
-
-def _encode_args(master: Path, target: Path, found: Probe, size: tuple[int, int],
-                 settings: TranscodeSettings) -> list[str]:
-    source = ffmpeg_python.input(ffmpeg.input_url(master))
-    video = source["v:0"].filter("scale", size[0], size[1]).filter("setsar", "1")
-    fps = min(found.fps or settings.max_fps, settings.max_fps)
-    if found.fps > settings.max_fps:
-        video = video.filter("fps", fps=settings.max_fps)
-    video = video.filter("format", "yuv420p")
-    streams = [video]
-    audio_args: dict[str, object] = {"an": None}
-    if found.has_audio:
-        streams.append(source["a:0"])
-        audio_args = {"acodec": "aac", "b:a": f"{settings.audio_bitrate_kbps}k", "ac": 2, "ar": 48000}
-    output = ffmpeg_python.output(
-        *streams, ffmpeg.input_url(target), f="mp4", vcodec="libx264", preset=settings.preset,
-        crf=settings.crf, maxrate=f"{settings.max_bitrate_kbps}k", bufsize=f"{2 * settings.max_bitrate_kbps}k",
-        g=max(1, round(fps * settings.keyframe_seconds)), sc_threshold=0,
-        force_key_frames=f"expr:gte(t,n_forced*{settings.keyframe_seconds})",
-        movflags="+faststart", map_metadata=-1, map_chapters=-1, **audio_args)
-    return ffmpeg.compile_args(output)
-
-
-def _hls_args(mp4: Path, folder: Path, settings: TranscodeSettings) -> list[str]:
-    output = ffmpeg_python.input(ffmpeg.input_url(mp4)).output(
-        ffmpeg.input_url(folder / "stream.m3u8"), c="copy", f="hls", hls_time=settings.hls_segment_seconds,
-        hls_playlist_type="vod", hls_segment_type="fmp4", hls_fmp4_init_filename="init.mp4",
-        hls_segment_filename=str(folder / "segment_%05d.m4s"), master_pl_name=HLS_MASTER,
-        map_metadata=-1)
-    return ffmpeg.compile_args(output)
+def mp4_name(rung: ladder.Rung) -> str:
+    return f"video_{rung.name}.mp4"
 
 
 def _done(job: Job) -> bool:
@@ -68,29 +27,82 @@ def _done(job: Job) -> bool:
     return bool(recorded) and all((job.out_dir / r.path).is_file() for r in recorded)
 
 
+def _use_nvenc(job: Job) -> bool:
+    choice = job.settings.transcode.encoder
+    if choice == "nvenc" and not ffmpeg.nvenc_available():
+        raise MediaError('[transcode] encoder = "nvenc" but no NVIDIA GPU with an NVENC-capable ffmpeg was found; '
+                         'set encoder = "auto" or "libx264"')
+    return choice == "nvenc" or (choice == "auto" and ffmpeg.nvenc_available())
+
+
+def _scaled(job: Job, low: float, high: float) -> ffmpeg.ProgressHook:
+    return lambda fraction: job.on_progress(low + (high - low) * fraction)
+
+
+def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung]) -> list[tuple[ladder.Rung, Path]]:
+    settings = job.settings.transcode
+    job.on_progress(0.0)
+    loudness = None
+    if found.has_audio:
+        loudness = encode.measure_loudness(job.master, settings)
+        job.catalog.set_loudness(job.asset.id, loudness.input_i, loudness.input_tp, loudness.input_lra)
+    job.on_progress(0.1)
+    targets = [(rung, job.out_dir / mp4_name(rung)) for rung in rungs]
+    with contextlib.ExitStack() as stack:
+        temporary = [(rung, stack.enter_context(fsutil.atomic_file(path))) for rung, path in targets]
+        ffmpeg.run(encode.ladder_args(job.master, found, temporary, settings, loudness, _use_nvenc(job)),
+                   what=f"{job.master.name}: transcode", duration_ms=found.duration_ms,
+                   on_progress=_scaled(job, 0.1, 0.9), timeout_s=settings.timeout_seconds)
+    return targets
+
+
+def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]]) -> list[Rendition]:
+    settings = job.settings.transcode
+    with fsutil.atomic_dir(job.out_dir / playlists.HLS_DIR) as folder:
+        for rung, mp4 in encoded:
+            (folder / rung.name).mkdir()
+            ffmpeg.run(encode.hls_args(mp4, folder / rung.name, settings), what=f"{mp4.name}: HLS packaging",
+                       timeout_s=settings.timeout_seconds)
+    variants = []
+    for rung, mp4 in encoded:
+        relative = f"{playlists.HLS_DIR}/{rung.name}/stream.m3u8"
+        peak, average = hls.measured_bandwidth(job.out_dir / relative)
+        stream = ffmpeg.video_stream(mp4)
+        size = sum(f.stat().st_size for f in (job.out_dir / playlists.HLS_DIR / rung.name).iterdir())
+        codecs = hls.avc_codec(stream.profile, stream.level)
+        if job.asset.has_audio:
+            codecs += f",{hls.AAC_LC}"
+        variants.append(Rendition(job.asset.id, f"hls-{rung.name}", "hls", relative, rung.width, rung.height,
+                                  size, codecs, stream.fps, peak, average))
+    return variants
+
+
+def _images(job: Job, top: Path, duration_ms: int) -> list[Rendition]:
+    timeout = job.settings.transcode.timeout_seconds
+    with fsutil.atomic_file(job.out_dir / POSTER) as tmp:
+        encode.poster(top, duration_ms, tmp, timeout)
+    with fsutil.atomic_file(job.out_dir / THUMBNAIL) as tmp:
+        encode.thumbnail(job.out_dir / POSTER, tmp, THUMBNAIL_WIDTH, timeout)
+    made = []
+    for kind, name in (("poster", POSTER), ("thumbnail", THUMBNAIL)):
+        stream = ffmpeg.video_stream(job.out_dir / name)
+        made.append(Rendition(job.asset.id, kind, kind, name, stream.width, stream.height,
+                              (job.out_dir / name).stat().st_size))
+    return made
+
+
 def transcode(job: Job) -> None:
     if _done(job):
         return
-    settings = job.settings.transcode
     found = ffmpeg.probe(job.master)
-    width, height = target_size(found.width, found.height, settings.max_height)
-    mp4 = job.out_dir / mp4_name(height, width)
-    label = job.master.name
-
-    def encode_progress(fraction: float) -> None:
-        job.on_progress(fraction * 0.95)
-
-    with fsutil.atomic_file(mp4) as tmp:
-        ffmpeg.run(_encode_args(job.master, tmp, found, (width, height), settings),
-                   what=f"{label}: transcode", duration_ms=found.duration_ms, on_progress=encode_progress,
-                   timeout_s=settings.timeout_seconds)
-    with fsutil.atomic_dir(job.out_dir / HLS_DIR) as folder:
-        ffmpeg.run(_hls_args(mp4, folder, settings), what=f"{label}: HLS packaging",
-                   timeout_s=settings.timeout_seconds)
+    rungs = ladder.plan(found.width, found.height, job.settings.transcode.ladder,
+                        job.settings.transcode.bitrates_kbps)
+    encoded = _encode_ladder(job, found, rungs)
+    downloads = [Rendition(job.asset.id, f"mp4-{rung.name}", "mp4", path.name, rung.width, rung.height,
+                           path.stat().st_size) for rung, path in encoded]
+    variants = _package_hls(job, encoded)
+    job.on_progress(0.95)
+    images = _images(job, encoded[0][1], found.duration_ms)
+    job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
+    playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
     job.on_progress(1.0)
-    hls_size = sum(p.stat().st_size for p in (job.out_dir / HLS_DIR).iterdir())
-    job.catalog.replace_renditions(job.asset.id, [
-        Rendition(job.asset.id, f"mp4-{min(width, height)}p", "mp4", mp4.name, width, height,
-                  mp4.stat().st_size),
-        Rendition(job.asset.id, "hls", "hls", f"{HLS_DIR}/{HLS_MASTER}", width, height, hls_size),
-    ])

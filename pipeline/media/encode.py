@@ -1,0 +1,149 @@
+"""ffmpeg graphs for the web renditions, built with ffmpeg-python and run through media.ffmpeg.
+
+One process decodes the master once and encodes every rung: the decoded video is split, each branch scaled
+to its rung, and every rung gets the same forced keyframes (closed GOPs every `keyframe_seconds`), so the HLS
+variants switch cleanly. Only the first video and audio streams are mapped and all metadata and chapters are
+dropped: phone footage carries the GPS position where it was filmed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg as ffmpeg_python
+
+from pipeline.config import TranscodeSettings
+from pipeline.media import ffmpeg
+from pipeline.media.ladder import Rung
+from pipeline.models import Probe
+
+LOUDNESS_RANGE = 11  # LU; EBU R128's loudnorm default, fine for speech
+SILENCE_LUFS = -70.0  # below this a track is silence: there is nothing to normalise
+BLACK_LUMA = 24  # average luma (8-bit, limited range) under which a frame counts as black
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """The first loudnorm pass: what the master measures."""
+
+    input_i: float
+    input_tp: float
+    input_lra: float
+    input_thresh: float
+    target_offset: float
+
+    @property
+    def silent(self) -> bool:
+        return not math.isfinite(self.input_i) or self.input_i < SILENCE_LUFS
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return -math.inf
+
+
+def measure_loudness(master: Path, settings: TranscodeSettings) -> Loudness:
+    """EBU R128 first pass over the master's first audio stream."""
+    graph = (ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)["a:0"]
+             .filter("loudnorm", I=settings.loudness_lufs, TP=settings.true_peak_dbtp, LRA=LOUDNESS_RANGE,
+                     print_format="json")
+             .output("-", f="null"))
+    stderr = ffmpeg.run(ffmpeg.compile_args(graph), what=f"{master.name}: loudness measurement",
+                        timeout_s=settings.timeout_seconds, loglevel="info")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
+    data = json.loads(found.group(0)) if found else {}
+    return Loudness(_number(data.get("input_i")), _number(data.get("input_tp")), _number(data.get("input_lra")),
+                    _number(data.get("input_thresh")), _number(data.get("target_offset")))
+
+
+def _encoder_options(rung: Rung, fps: float, settings: TranscodeSettings, nvenc: bool) -> dict[str, Any]:
+    gop = max(1, round(fps * settings.keyframe_seconds))
+    common = {
+        "maxrate": f"{rung.maxrate_kbps}k", "bufsize": f"{rung.bufsize_kbps}k", "g": gop,
+        "force_key_frames": f"expr:gte(t,n_forced*{settings.keyframe_seconds})", "profile:v": "high",
+    }
+    if nvenc:
+        return {"vcodec": "h264_nvenc", "preset": "p5", "rc": "vbr", "cq": settings.crf, "b:v": "0",
+                "forced-idr": 1, "no-scenecut": 1, "strict_gop": 1, **common}
+    return {"vcodec": "libx264", "preset": settings.preset, "crf": settings.crf, "keyint_min": gop,
+            "sc_threshold": 0, "x264-params": "open-gop=0", **common}
+
+
+def ladder_args(master: Path, found: Probe, outputs: list[tuple[Rung, Path]], settings: TranscodeSettings,
+                loudness: Loudness | None, nvenc: bool) -> list[str]:
+    """One ffmpeg command: decode `master` once, write one progressive MP4 per rung."""
+    source = ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)
+    video = source["v:0"]
+    fps = min(found.fps or settings.max_fps, settings.max_fps)
+    if found.fps > settings.max_fps or found.fps <= 0:
+        video = video.filter("fps", fps=fps)
+    videos = video.filter_multi_output("split", len(outputs))
+    audios = None
+    if found.has_audio:
+        audio = source["a:0"]
+        if loudness is not None and not loudness.silent:
+            audio = audio.filter(
+                "loudnorm", I=settings.loudness_lufs, TP=settings.true_peak_dbtp, LRA=LOUDNESS_RANGE,
+                measured_I=loudness.input_i, measured_TP=loudness.input_tp, measured_LRA=loudness.input_lra,
+                measured_thresh=loudness.input_thresh, offset=loudness.target_offset, linear="true")
+        # Mono, 5.1 and anything else come out as 48 kHz stereo.
+        audio = audio.filter("aformat", sample_fmts="fltp", sample_rates=48000, channel_layouts="stereo")
+        audios = audio.filter_multi_output("asplit", len(outputs))
+    streams = []
+    for index, (rung, path) in enumerate(outputs):
+        scaled = (videos.stream(index).filter("scale", rung.width, rung.height).filter("setsar", "1")
+                  .filter("format", "yuv420p"))
+        parts = [scaled] + ([audios.stream(index)] if audios is not None else [])
+        audio_options = ({"acodec": "aac", "b:a": f"{settings.audio_bitrate_kbps}k", "ac": 2}
+                         if audios is not None else {"an": None})
+        streams.append(ffmpeg_python.output(
+            *parts, ffmpeg.input_url(path), f="mp4", movflags="+faststart", map_metadata=-1, map_chapters=-1,
+            **_encoder_options(rung, fps, settings, nvenc), **audio_options))
+    return ffmpeg.compile_args(ffmpeg_python.merge_outputs(*streams))
+
+
+def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings) -> list[str]:
+    """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding."""
+    output = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS).output(
+        ffmpeg.input_url(folder / "stream.m3u8"), c="copy", f="hls", hls_time=settings.hls_segment_seconds,
+        hls_playlist_type="vod", hls_segment_type="fmp4", hls_fmp4_init_filename="init.mp4",
+        hls_segment_filename=str(folder / "segment_%05d.m4s"), hls_flags="independent_segments",
+        map_metadata=-1)
+    return ffmpeg.compile_args(output)
+
+
+def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int) -> float:
+    """Write the most representative frame of a few seconds from `at_s`; return its average luma."""
+    with tempfile.TemporaryDirectory(prefix="pipeline-poster-") as tmp:
+        stats = Path(tmp) / "stats.txt"
+        graph = (ffmpeg_python.input(ffmpeg.input_url(mp4), ss=f"{at_s:.3f}", **ffmpeg.INPUT_OPTIONS)["v:0"]
+                 .filter("thumbnail", n=50).filter("signalstats")
+                 .filter("metadata", mode="print", key="lavfi.signalstats.YAVG", file=str(stats))
+                 .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 3}, map_metadata=-1))
+        ffmpeg.run(ffmpeg.compile_args(graph), what=f"{mp4.name}: poster", timeout_s=timeout_s)
+        found = re.findall(r"YAVG=([\d.]+)", stats.read_text() if stats.exists() else "")
+        return float(found[-1]) if found else 0.0
+
+
+def poster(mp4: Path, duration_ms: int, target: Path, timeout_s: int) -> None:
+    """A representative, non-black frame: tried a third of the way in, then half-way, then near the start."""
+    duration_s = duration_ms / 1000
+    for fraction in (1 / 3, 1 / 2, 1 / 10, 0.0):
+        if _poster_candidate(mp4, duration_s * fraction, target, timeout_s) >= BLACK_LUMA:
+            return
+    # Every candidate is dark: the last one written stays, a dark video gets a dark poster.
+
+
+def thumbnail(poster_jpg: Path, target: Path, width: int, timeout_s: int) -> None:
+    graph = (ffmpeg_python.input(ffmpeg.input_url(poster_jpg), f="image2", protocol_whitelist="file")
+             .filter("scale", width, -2)
+             .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 4}, map_metadata=-1))
+    ffmpeg.run(ffmpeg.compile_args(graph), what=f"{poster_jpg.name}: thumbnail", timeout_s=timeout_s)

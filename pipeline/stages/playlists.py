@@ -1,0 +1,44 @@
+"""The HLS master playlist and subtitles playlists of an asset, rebuilt from the catalog whenever the
+renditions or the captions change (after transcoding, after captioning, after a caption edit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import fsutil
+from pipeline.catalog import Catalog
+from pipeline.media import ffmpeg, hls
+from pipeline.models import CaptionState
+
+HLS_DIR = "hls"
+MASTER = "master.m3u8"
+_LANGUAGE_NAMES = {"en": "English", "cy": "Cymraeg", "fr": "Français", "de": "Deutsch", "es": "Español",
+                   "pl": "Polski", "ur": "اردو", "pa": "ਪੰਜਾਬੀ", "ar": "العربية"}
+
+
+def subtitle_names(language: str) -> tuple[str, str]:
+    return f"captions_{language}.vtt", f"captions_{language}.m3u8"
+
+
+def rebuild(out_dir: Path, catalog: Catalog, asset_id: str) -> None:
+    renditions = catalog.renditions(asset_id)
+    variants = [hls.Variant(r.path.removeprefix(f"{HLS_DIR}/"), r.width, r.height, r.bandwidth or 0,
+                            r.average_bandwidth or 0, r.codecs or "", r.frame_rate or 0.0)
+                for r in renditions if r.kind == "hls"]
+    if not variants:
+        return
+    folder = out_dir / HLS_DIR
+    asset = catalog.get(asset_id)
+    top = next(r for r in renditions if r.kind == "mp4")
+    start_s = ffmpeg.video_stream(out_dir / top.path).start_s
+    tracks = []
+    for track in catalog.caption_tracks(asset_id):
+        source = out_dir / track.path
+        if track.state is CaptionState.NO_SPEECH or not source.is_file():
+            continue
+        vtt_name, playlist_name = subtitle_names(track.language)
+        fsutil.write_text(folder / vtt_name, hls.with_timestamp_map(source.read_text(encoding="utf-8"), start_s))
+        fsutil.write_text(folder / playlist_name, hls.subtitle_playlist(vtt_name, (asset.duration_ms or 0) / 1000))
+        tracks.append(hls.SubtitleTrack(playlist_name, track.language,
+                                        _LANGUAGE_NAMES.get(track.language, track.language)))
+    fsutil.write_text(folder / MASTER, hls.master_playlist(variants, tracks))
