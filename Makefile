@@ -51,5 +51,8 @@ review: install
 sample: system-deps
 	scripts/make-sample-master.sh masters/sample.mp4
 
+# Removes what `make install` made. The catalog, the stored videos and the outputs (state/, output/) are kept:
+# they hold reviewers' approvals. Stop the storage server first so that it does not outlive its program.
 clean:
-	rm -rf $(VENV) state output/*/ .mypy_cache .ruff_cache .pytest_cache
+	-[ -x $(BIN)/pipeline ] && $(BIN)/pipeline storage stop
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

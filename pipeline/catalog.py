@@ -24,6 +24,7 @@ from pipeline.models import (
     CaptionState,
     CaptionTrack,
     Rendition,
+    RenditionKind,
     ShareLink,
     StateEvent,
 )
@@ -51,6 +52,8 @@ assets = sa.Table(
     sa.Column("loudness_i", sa.Float),  # the master's integrated loudness (LUFS), true peak, loudness range
     sa.Column("loudness_tp", sa.Float),
     sa.Column("loudness_lra", sa.Float),
+    # Random per publication: object keys include it, so links from before an unpublish never work again.
+    sa.Column("publication", sa.String(32)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -90,6 +93,7 @@ captions = sa.Table(
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("reviewer", sa.Text),
     sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_sha256", sa.String(64)),  # the file the reviewer approved; publish checks it
 )
 
 share_links = sa.Table(
@@ -191,7 +195,7 @@ class Catalog:
             size_bytes=row.size_bytes, state=AssetState(row.state), error=row.error,
             duration_ms=row.duration_ms, width=row.width, height=row.height, has_audio=row.has_audio,
             stage=row.stage, progress=row.progress,
-            loudness_lufs=row.loudness_i,
+            loudness_lufs=row.loudness_i, publication=row.publication,
             created_at=_utc(row.created_at) or now(), updated_at=_utc(row.updated_at) or now(),
         )
 
@@ -241,6 +245,10 @@ class Catalog:
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(stage=stage, progress=fraction))
 
+    def set_publication(self, asset_id: str, token: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(publication=token))
+
     def set_loudness(self, asset_id: str, integrated: float, true_peak: float, loudness_range: float) -> None:
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(
@@ -276,7 +284,7 @@ class Catalog:
             conn.execute(renditions.delete().where(renditions.c.asset_id == asset_id))
             for r in items:
                 conn.execute(renditions.insert().values(
-                    asset_id=asset_id, name=r.name, kind=r.kind, path=r.path, width=r.width,
+                    asset_id=asset_id, name=r.name, kind=r.kind.value, path=r.path, width=r.width,
                     height=r.height, size_bytes=r.size_bytes, codecs=r.codecs, frame_rate=r.frame_rate,
                     bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth))
 
@@ -284,7 +292,7 @@ class Catalog:
         with self._tx() as conn:
             rows = conn.execute(sa.select(renditions).where(renditions.c.asset_id == asset_id)
                                 .order_by(renditions.c.height.desc(), renditions.c.name)).all()
-        return [Rendition(r.asset_id, r.name, r.kind, r.path, r.width, r.height, r.size_bytes, r.codecs,
+        return [Rendition(r.asset_id, r.name, RenditionKind(r.kind), r.path, r.width, r.height, r.size_bytes, r.codecs,
                           r.frame_rate, r.bandwidth, r.average_bandwidth) for r in rows]
 
     def put_caption_track(self, track: CaptionTrack) -> None:
@@ -294,17 +302,18 @@ class Catalog:
             conn.execute(captions.insert().values(
                 asset_id=track.asset_id, language=track.language, path=track.path, state=track.state.value,
                 cue_count=track.cue_count, engine=track.engine, model=track.model, reviewer=track.reviewer,
-                approved_at=track.approved_at))
+                approved_at=track.approved_at, approved_sha256=track.approved_sha256))
 
     def caption_tracks(self, asset_id: str) -> list[CaptionTrack]:
         with self._tx() as conn:
             rows = conn.execute(sa.select(captions).where(captions.c.asset_id == asset_id)
                                 .order_by(captions.c.language)).all()
         return [CaptionTrack(r.asset_id, r.language, r.path, CaptionState(r.state), r.cue_count, r.engine,
-                             r.model, r.reviewer, _utc(r.approved_at)) for r in rows]
+                             r.model, r.reviewer, _utc(r.approved_at), r.approved_sha256) for r in rows]
 
-    def approve_captions(self, asset_id: str, reviewer: str) -> Asset:
-        """Approve every caption track of an asset awaiting review, and the asset with them, atomically."""
+    def approve_captions(self, asset_id: str, reviewer: str, file_sha256: dict[str, str]) -> Asset:
+        """Approve every caption track of an asset awaiting review, and the asset with them, atomically.
+        `file_sha256` holds, per language, the SHA-256 of the caption file the reviewer approved."""
         stamp = now()
         with self._tx() as conn:
             row = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).first()
@@ -314,8 +323,10 @@ class Catalog:
             conn.execute(captions.update().where(
                 (captions.c.asset_id == asset_id) & (captions.c.state == CaptionState.DRAFT.value))
                 .values(state=CaptionState.APPROVED.value))
-            conn.execute(captions.update().where(captions.c.asset_id == asset_id)
-                         .values(reviewer=reviewer, approved_at=stamp))
+            for language, digest in file_sha256.items():
+                conn.execute(captions.update().where(
+                    (captions.c.asset_id == asset_id) & (captions.c.language == language))
+                    .values(reviewer=reviewer, approved_at=stamp, approved_sha256=digest))
             conn.execute(assets.update().where(assets.c.id == asset_id)
                          .values(state=AssetState.APPROVED.value, updated_at=stamp))
             conn.execute(events.insert().values(asset_id=asset_id, state=AssetState.APPROVED.value, at=stamp,

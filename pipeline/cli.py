@@ -125,7 +125,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
-    asset = review.approve(_open(settings), args.id, args.reviewer)
+    asset = review.approve(_open(settings), settings.output_dir, args.id, args.reviewer)
     print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from pipeline.errors import ConfigError
 
 CONFIG_ENV = "PIPELINE_CONFIG"
+MAX_LINK_SECONDS = 7 * 86400  # the longest an S3 SigV4 presigned URL can be valid
 DEFAULT_CONFIG_NAME = "config.toml"
 
 
@@ -216,7 +218,32 @@ def _validate_cross(settings: Settings, source: str) -> None:
                           key="[captions] min_cue_seconds")
     from pipeline.durations import parse_duration  # local: durations imports errors only
 
-    parse_duration(settings.publish.default_link_expiry, setting="[publish] default_link_expiry")
+    expiry = parse_duration(settings.publish.default_link_expiry, setting="[publish] default_link_expiry")
+    if expiry > MAX_LINK_SECONDS:
+        raise ConfigError(f"{source}: [publish] default_link_expiry = {settings.publish.default_link_expiry!r} is "
+                          "not allowed; expected at most 7d, the longest a signed link can last",
+                          key="[publish] default_link_expiry")
+    if not re.fullmatch(r"[a-z]{2,3}", settings.captions.language):
+        raise ConfigError(f"{source}: [captions] language = {settings.captions.language!r} is not allowed; expected "
+                          "a lowercase ISO 639-1 code such as \"en\"", key="[captions] language")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", settings.storage.bucket):
+        raise ConfigError(f"{source}: [storage] bucket = {settings.storage.bucket!r} is not allowed; expected an S3 "
+                          "bucket name: 3 to 63 lowercase letters, digits, dots and dashes", key="[storage] bucket")
+    _validate_ports(settings.storage, source)
+
+
+def _validate_ports(storage: StorageSettings, source: str) -> None:
+    if storage.endpoint:
+        return
+    names = ("embedded_s3_port", "embedded_master_port", "embedded_volume_port", "embedded_filer_port")
+    taken: dict[int, str] = {}
+    for name in names:
+        port = getattr(storage, name)
+        for used, label in ((port, name), (port + 10000, f"{name} + 10000 (its gRPC port)")):
+            if used in taken:
+                raise ConfigError(f"{source}: [storage] {name} = {port} is not allowed; port {used} is also "
+                                  f"{taken[used]}; give each embedded port its own number", key=f"[storage] {name}")
+            taken[used] = label
 
 
 def parse(data: Mapping[str, Any], root: Path, source: str = DEFAULT_CONFIG_NAME) -> Settings:

@@ -16,6 +16,14 @@ class AssetState(enum.StrEnum):
     FAILED = "failed"
 
 
+class RenditionKind(enum.StrEnum):
+    MP4 = "mp4"  # a progressive download, one per rung
+    HLS = "hls"  # one HLS variant: its media playlist
+    POSTER = "poster"
+    THUMBNAIL = "thumbnail"
+    BURNED = "burned"  # the top rung with the approved captions drawn on the picture
+
+
 class CaptionState(enum.StrEnum):
     DRAFT = "draft"
     NO_SPEECH = "no_speech"
@@ -52,6 +60,7 @@ class Asset:
     stage: str | None
     progress: float | None
     loudness_lufs: float | None  # measured on the master, before normalisation
+    publication: str | None  # the random part of the object keys while published
     created_at: datetime
     updated_at: datetime
 
@@ -60,7 +69,7 @@ class Asset:
 class Rendition:
     asset_id: str
     name: str
-    kind: str  # "mp4", "hls" (a variant's media playlist), "poster" or "thumbnail"
+    kind: RenditionKind
     path: str  # relative to output/<asset id>/
     width: int
     height: int
@@ -82,6 +91,7 @@ class CaptionTrack:
     model: str
     reviewer: str | None
     approved_at: datetime | None
+    approved_sha256: str | None = None
 
 
 @dataclass(frozen=True)

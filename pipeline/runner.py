@@ -16,7 +16,7 @@ from typing import Protocol
 from pipeline.captions.engines import Transcriber, make_transcriber
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
-from pipeline.errors import MediaError, PipelineError
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.models import Asset, AssetState
 from pipeline.stages import caption, ingest, transcode
 from pipeline.stages.job import Job
@@ -49,8 +49,8 @@ class Outcome:
 def list_masters(folder: Path) -> list[Path]:
     """Every visible file in the masters folder, in a stable order."""
     if not folder.is_dir():
-        raise MediaError(f"{folder}: masters folder not found; create it or set [paths] masters",
-                         path=str(folder))
+        raise ConfigError(f"{folder}: masters folder not found; create it or set [paths] masters",
+                          key="[paths] masters")
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
@@ -94,6 +94,11 @@ class Runner:
             log.debug("asset %s failed", asset.id, exc_info=True)
             failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=str(exc))
             return Outcome(master, failed, True, str(exc))
+        except Exception as exc:  # a bug or an OS error (disk full, permissions): this asset only
+            log.exception("asset %s failed unexpectedly", asset.id)
+            message = f"{master.name}: unexpected error {exc!r}; the log in the state folder has the details"
+            failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=message)
+            return Outcome(master, failed, True, message)
         done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
         return Outcome(master, done, True)
 

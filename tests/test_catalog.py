@@ -63,4 +63,4 @@ def test_ids_by_unique_prefix(catalog: Catalog) -> None:
 def test_only_assets_awaiting_review_can_be_approved(catalog: Catalog) -> None:
     asset = catalog.add_asset("e" * 64, "y.mp4", 1)
     with pytest.raises(UsageError, match="only assets awaiting review"):
-        catalog.approve_captions(asset.id, "Ann")
+        catalog.approve_captions(asset.id, "Ann", {})

@@ -68,6 +68,31 @@ def test_run_approve_publish_share(project: Project) -> None:
     [after] = project.cli_json("status")
     assert after["state"] == "approved"
 
+    # Publishing again does not bring the old link back to life.
+    [republished] = project.cli_json("publish")
+    assert republished["uploaded_objects"] == first["uploaded_objects"]
+    assert _get(link["url"])[0] in (403, 404)
+    assert _get(project.cli_json("share", asset["id"])["url"])[0] == 200
+
+
+def test_publish_refuses_captions_changed_after_approval_and_missing_files(project: Project) -> None:
+    sample_master(project.masters / "sample.mp4")
+    project.cli("run", check=True)
+    [asset] = project.cli_json("status")
+    out = project.root / "output" / asset["id"]
+    project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    captions = out / "captions.en.vtt"
+    captions.write_text(captions.read_text().replace("online", "offline"))
+    changed = project.cli("publish", asset["id"])
+    assert changed.returncode == 1 and "changed since Ann Example approved it" in changed.stderr
+    captions.write_text(captions.read_text().replace("offline", "online"))
+    poster = out / "poster.jpg"
+    poster.rename(out / "elsewhere.jpg")
+    missing = project.cli("publish", asset["id"])
+    assert missing.returncode == 1 and "poster.jpg: missing" in missing.stderr
+    [still] = project.cli_json("status")
+    assert still["state"] == "approved"
+
 
 def test_renamed_or_copied_master_is_not_processed_twice(project: Project, tmp_path: Path) -> None:
     master = sample_master(project.masters / "first.mp4")

@@ -180,3 +180,28 @@ def test_subtitles_group_follows_the_captions(tmp_path: Path) -> None:
     vtt.write_vtt(job.out_dir / "captions.en.vtt", [Cue(0, 1500, "Hello, edited")])
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
     assert "Hello, edited" in (job.out_dir / "hls" / "captions_en.vtt").read_text()
+
+
+def _first_frame_md5(path: Path, at: str = "1.0") -> str:
+    out = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-ss", at, "-i", str(path), "-map", "0:v",
+                          "-frames:v", "1", "-f", "framemd5", "-"], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1].split(",")[-1].strip()
+
+
+def test_burned_in_captions_follow_the_approved_text(tmp_path: Path) -> None:
+    job = run_transcode(tmp_path, phone_video(tmp_path / "talk.mp4", "640x360", seconds=3),
+                        burn_in_captions=True)
+    settings = job.settings.transcode
+    assert transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings) is None  # nothing approved yet
+    vtt.write_vtt(job.out_dir / "captions.en.vtt", [Cue(0, 3000, "CAPTIONS ON THE PICTURE")])
+    job.catalog.put_caption_track(CaptionTrack(job.asset.id, "en", "captions.en.vtt", CaptionState.APPROVED, 1,
+                                               "faster-whisper", "tiny.en", "Ann", None))
+    burned = transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings)
+    assert burned is not None and burned.path == "video_360p_captions.mp4"
+    out = job.out_dir / burned.path
+    assert video_sizes(job)["video_360p_captions.mp4"] == (640, 360)
+    assert _first_frame_md5(out) != _first_frame_md5(job.out_dir / "video_360p.mp4")
+    assert [s["codec_type"] for s in ffprobe(out)["streams"]] == ["video", "audio"]
+    first = out.stat().st_mtime_ns
+    assert transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings) is not None
+    assert out.stat().st_mtime_ns == first  # unchanged captions: not made again

@@ -147,3 +147,20 @@ def thumbnail(poster_jpg: Path, target: Path, width: int, timeout_s: int) -> Non
              .filter("scale", width, -2)
              .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 4}, map_metadata=-1))
     ffmpeg.run(ffmpeg.compile_args(graph), what=f"{poster_jpg.name}: thumbnail", timeout_s=timeout_s)
+
+
+def burn_in_args(mp4: Path, vtt_file: Path, target: Path, rung: Rung, fps: float,
+                 settings: TranscodeSettings) -> list[str]:
+    """Re-encode one rung with the captions drawn onto the picture (libass), the sound copied.
+
+    `vtt_file` must have a plain name: the subtitles filter reads it through filter-graph syntax.
+    """
+    source = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS)
+    # Large, boxed text low in the frame: readable on a projector at the back of a hall.
+    style = "FontName=DejaVu Sans,FontSize=22,BorderStyle=3,Outline=1,Shadow=0,MarginV=24"
+    video = source["v:0"].filter("subtitles", filename=str(vtt_file), force_style=style)
+    streams = [video, source["a:0?"]]
+    output = ffmpeg_python.output(*streams, ffmpeg.input_url(target), f="mp4", movflags="+faststart",
+                                  map_metadata=-1, map_chapters=-1, acodec="copy",
+                                  **_encoder_options(rung, fps, settings, nvenc=False))
+    return ffmpeg.compile_args(output)

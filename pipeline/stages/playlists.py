@@ -8,7 +8,7 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.media import ffmpeg, hls
-from pipeline.models import CaptionState
+from pipeline.models import CaptionState, RenditionKind
 
 HLS_DIR = "hls"
 MASTER = "master.m3u8"
@@ -24,12 +24,12 @@ def rebuild(out_dir: Path, catalog: Catalog, asset_id: str) -> None:
     renditions = catalog.renditions(asset_id)
     variants = [hls.Variant(r.path.removeprefix(f"{HLS_DIR}/"), r.width, r.height, r.bandwidth or 0,
                             r.average_bandwidth or 0, r.codecs or "", r.frame_rate or 0.0)
-                for r in renditions if r.kind == "hls"]
+                for r in renditions if r.kind is RenditionKind.HLS]
     if not variants:
         return
     folder = out_dir / HLS_DIR
     asset = catalog.get(asset_id)
-    top = next(r for r in renditions if r.kind == "mp4")
+    top = next(r for r in renditions if r.kind is RenditionKind.MP4)
     start_s = ffmpeg.video_stream(out_dir / top.path).start_s
     tracks = []
     for track in catalog.caption_tracks(asset_id):

@@ -8,21 +8,24 @@ it knows every file it lists is in place.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pipeline import fsutil
+from pipeline import config, fsutil
 from pipeline.catalog import Catalog, now
 from pipeline.config import Settings
 from pipeline.durations import format_duration
-from pipeline.errors import UsageError
-from pipeline.models import Asset, AssetState
+from pipeline.errors import PipelineError, UsageError
+from pipeline.media import hls
+from pipeline.models import Asset, AssetState, CaptionState, RenditionKind
+from pipeline.stages import playlists, transcode
 from pipeline.storage.objects import ObjectStore
 
 MANIFEST = "manifest.json"
-MAX_LINK_SECONDS = 7 * 86400  # the longest an S3 SigV4 presigned URL can be valid
+MAX_LINK_SECONDS = config.MAX_LINK_SECONDS
 _TYPES = {".mp4": "video/mp4", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl",
           ".vtt": "text/vtt; charset=utf-8", ".json": "application/json", ".jpg": "image/jpeg"}
 _IMMUTABLE = "private, max-age=31536000, immutable"
@@ -48,16 +51,44 @@ class ShareResult:
 
 
 def asset_prefix(settings: Settings, asset: Asset) -> str:
-    return f"{settings.publish.prefix.strip('/')}/{asset.id}"
+    """Where a published asset's objects live: <prefix>/<asset id>/<publication>. The publication part is
+    random and new after every unpublish, so a link handed out before can never work again."""
+    if not asset.publication:
+        raise UsageError(f"asset {asset.id} is not published")
+    return f"{settings.publish.prefix.strip('/')}/{asset.id}/{asset.publication}"
 
 
 def _cache_control(path: Path) -> str:
     return _IMMUTABLE if path.suffix in {".mp4", ".m4s", ".jpg"} else _SHORT
 
 
-def _local_files(out_dir: Path) -> list[Path]:
-    return sorted(p for p in out_dir.rglob("*")
-                  if p.is_file() and fsutil.PARTIAL not in p.name and p.name != MANIFEST)
+def publishable_files(out_dir: Path, catalog: Catalog, asset_id: str) -> list[Path]:
+    """Exactly what the catalog says the asset consists of; a missing file stops publishing."""
+    wanted: list[Path] = []
+    for rendition in catalog.renditions(asset_id):
+        if rendition.kind is RenditionKind.HLS:
+            variant = (out_dir / rendition.path).parent
+            wanted.append(variant / "init.mp4")
+            wanted.extend(path for _, path in hls.media_segments(out_dir / rendition.path))
+        wanted.append(out_dir / rendition.path)
+    if any(r.kind is RenditionKind.HLS for r in catalog.renditions(asset_id)):
+        wanted.append(out_dir / playlists.HLS_DIR / playlists.MASTER)
+    for track in catalog.caption_tracks(asset_id):
+        wanted.append(out_dir / track.path)
+        if track.state is not CaptionState.NO_SPEECH:
+            wanted.extend(out_dir / playlists.HLS_DIR / name for name in playlists.subtitle_names(track.language))
+    missing = [p for p in wanted if not p.is_file()]
+    if missing:
+        raise PipelineError(f"{missing[0]}: missing, so asset {asset_id} cannot be published; restore the output "
+                            "folder from a backup, or delete the asset's outputs and catalog entry and run again")
+    return sorted(set(wanted))
+
+
+def _check_captions_unchanged(out_dir: Path, catalog: Catalog, asset_id: str) -> None:
+    for track in catalog.caption_tracks(asset_id):
+        if track.approved_sha256 and fsutil.sha256_file(out_dir / track.path) != track.approved_sha256:
+            raise PipelineError(f"{out_dir / track.path}: changed since {track.reviewer} approved it; check the "
+                                f"captions again and approve them with `pipeline approve {asset_id} --reviewer NAME`")
 
 
 def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) -> str:
@@ -65,7 +96,7 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
                "engine": t.engine, "model": t.model, "reviewer": t.reviewer,
                "approved_at": t.approved_at.isoformat() if t.approved_at else None}
               for t in catalog.caption_tracks(asset.id)]
-    renditions = [{"name": r.name, "kind": r.kind, "path": r.path, "width": r.width, "height": r.height}
+    renditions = [{"name": r.name, "kind": r.kind.value, "path": r.path, "width": r.width, "height": r.height}
                   for r in catalog.renditions(asset.id)]
     body = {"asset": asset.id, "sha256": asset.sha256, "version": asset.version, "duration_ms": asset.duration_ms,
             "renditions": renditions, "captions": tracks, "files": entries}
@@ -83,8 +114,13 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
     asset = catalog.get(asset_id)
     check_publishable(asset)
     out_dir = settings.output_dir / asset.id
+    _check_captions_unchanged(out_dir, catalog, asset.id)
+    transcode.burn_in(out_dir, catalog, asset.id, settings.transcode)
+    files = publishable_files(out_dir, catalog, asset.id)
+    if not asset.publication:
+        catalog.set_publication(asset.id, secrets.token_hex(8))
+        asset = catalog.get(asset.id)
     prefix = asset_prefix(settings, asset)
-    files = _local_files(out_dir)
     entries: list[dict[str, object]] = []
     uploaded = skipped = sent = 0
     manifest_path = out_dir / MANIFEST
@@ -116,6 +152,7 @@ def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}, not published")
     removed = store.delete_prefix(asset_prefix(settings, asset) + "/")
+    catalog.set_publication(asset.id, None)
     catalog.set_state(asset.id, AssetState.APPROVED, detail=f"unpublished: {removed} objects deleted")
     return removed
 
@@ -130,7 +167,7 @@ def share(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: st
         raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
                          f"`pipeline publish {asset.id}`")
     prefix = asset_prefix(settings, asset)
-    video = next((r for r in catalog.renditions(asset.id) if r.kind == "mp4"), None)
+    video = next((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.MP4), None)
     if video is None or store.head(f"{prefix}/{video.path}") is None:
         raise UsageError(f"asset {asset.id}: its video is not in storage; run `pipeline publish {asset.id}`")
     track = next(iter(catalog.caption_tracks(asset.id)), None)

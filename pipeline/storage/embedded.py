@@ -171,12 +171,12 @@ class EmbeddedStorage:
         # SeaweedFS also listens on Unix sockets in $TMPDIR; a fresh folder of mode 0700 keeps them private.
         # It lives under /tmp because a socket path may not exceed 108 bytes.
         runtime = tempfile.mkdtemp(prefix="pipeline-weed-")
-        self.runtime_file.write_text(runtime)
+        fsutil.write_text(self.runtime_file, runtime)
         env = {**os.environ, "TMPDIR": runtime}
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(self._command(runtime), cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.pid_file.write_text(str(self._process.pid))
+        fsutil.write_text(self.pid_file, str(self._process.pid))
         self._wait_ready()
         return True
 

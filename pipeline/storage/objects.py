@@ -34,6 +34,7 @@ class ObjectStore:
                  secret_access_key: str | None, addressing_style: str = "path") -> None:
         self.endpoint = endpoint
         self.bucket = bucket
+        self.region = region
         self.where = endpoint or f"AWS S3 ({region})"
         config = Config(signature_version="s3v4", region_name=region,
                         retries={"mode": "standard", "max_attempts": 5},
@@ -67,7 +68,9 @@ class ObjectStore:
         except BotoCoreError as exc:
             raise self._fail(f"open bucket {self.bucket!r}", exc) from exc
         try:
-            self.client.create_bucket(Bucket=self.bucket)  # private: no ACL or policy is ever granted
+            extra = {} if self.region in ("us-east-1", "auto") else {
+                "CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            self.client.create_bucket(Bucket=self.bucket, **extra)  # private: no ACL or policy is ever granted
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(f"create bucket {self.bucket!r}", exc) from exc
 

@@ -39,7 +39,9 @@ def _asset_json(catalog: Catalog, asset_id: str) -> dict[str, Any]:
 
 
 def create_app(settings: Settings, catalog: Catalog) -> FastAPI:
-    app = FastAPI(title="Caption review", docs_url="/docs")
+    # No /docs page: FastAPI's loads Swagger's JavaScript from a CDN, which fails offline and would run a third
+    # party's script beside the footage. The OpenAPI document is at /openapi.json.
+    app = FastAPI(title="Caption review", docs_url=None, redoc_url=None)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "testserver"])
 
     def lookup(asset_id: str) -> dict[str, Any]:
