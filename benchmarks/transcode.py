@@ -21,7 +21,6 @@ from pathlib import Path
 from pipeline import config
 from pipeline.media import encode, ffmpeg, ladder
 
-
 # "phone": HEVC at about 16 Mbit/s with sensor-like noise, as recent phones record 1080p30; "simple": an H.264
 # test pattern that costs almost nothing to decode.
 MASTERS = {

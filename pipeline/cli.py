@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -248,6 +249,8 @@ def _setup_logging(settings: Settings | None, command: str, debug: bool) -> None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the pipeline writes (footage of young people, the catalog, logs, keys) is for this user only.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     try:

@@ -46,7 +46,8 @@ def sample_master(path: Path) -> Path:
 
 
 def phone_video(path: Path, size: str = "1280x720", seconds: float = 6, rate: int = 30, audio: str | None = "stereo",
-                rotate: int | None = None, noise: bool = False, tags: dict[str, str] | None = None) -> Path:
+                rotate: int | None = None, noise: bool = False, tags: dict[str, str] | None = None,
+                timecode: str | None = None) -> Path:
     """Phone-style footage: a test pattern (optionally noisy, so encoders hit their bitrate caps), a tone at
     about -30 LUFS in mono, stereo or 5.1, display rotation and metadata tags as phones write them."""
     video = f"testsrc2=size={size}:rate={rate}:duration={seconds}" + (",noise=alls=60:allf=t" if noise else "")
@@ -61,6 +62,7 @@ def phone_video(path: Path, size: str = "1280x720", seconds: float = 6, rate: in
     _ffmpeg(*inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
             *(["-c:a", "aac"] if audio else []), str(plain))
     rotation = ["-metadata:s:v:0", f"rotate={rotate}"] if rotate is not None else []
-    _ffmpeg("-i", str(plain), "-map", "0", "-c", "copy", *metadata, *rotation, str(path))
+    stamp = ["-timecode", timecode] if timecode else []  # MOV writes it as a separate tmcd data stream
+    _ffmpeg("-i", str(plain), "-map", "0", "-c", "copy", *metadata, *rotation, *stamp, str(path))
     plain.unlink()
     return path

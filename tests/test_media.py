@@ -94,3 +94,16 @@ def test_probe_rejects_a_text_file_naming_it(tmp_path: Path) -> None:
     text.write_text("this is not a video\n")
     with pytest.raises(MediaError, match=r"notes\.mp4: not a readable video"):
         ffmpeg.probe(text)
+
+
+def test_disguised_playlists_are_not_followed(tmp_path: Path) -> None:
+    """A playlist or concat list named like a video must not make ffmpeg read another file."""
+    secret = tmp_path / "secret.mp4"
+    silent_video(secret, seconds=1)
+    hls_trap = tmp_path / "trap.mp4"
+    hls_trap.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\nfile:{secret}\n#EXT-X-ENDLIST\n")
+    concat_trap = tmp_path / "list.mov"
+    concat_trap.write_text(f"ffconcat version 1.0\nfile '{secret}'\n")
+    for trap in (hls_trap, concat_trap):
+        with pytest.raises(MediaError, match=rf"{trap.name}: not a readable video"):
+            ffmpeg.probe(trap)

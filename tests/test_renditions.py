@@ -89,8 +89,9 @@ def test_landscape_master(tmp_path: Path) -> None:
 
 
 def test_metadata_never_reaches_an_output(tmp_path: Path) -> None:
-    master = phone_video(tmp_path / "tagged.mov", "640x360", seconds=3, tags=TAGS)
+    master = phone_video(tmp_path / "tagged.mov", "640x360", seconds=3, tags=TAGS, timecode="10:11:12:13")
     assert "51.5074" in json.dumps(ffprobe(master))
+    assert "data" in [s["codec_type"] for s in ffprobe(master)["streams"]]  # the timecode track
     job = run_transcode(tmp_path, master)
     outputs = [p for p in job.out_dir.rglob("*") if p.is_file()]
     assert len(outputs) >= 6  # MP4, HLS init, segments and playlists, poster, thumbnail

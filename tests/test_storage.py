@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import ssl
 import stat
 import urllib.error
 import urllib.request
@@ -156,3 +158,49 @@ def test_an_external_endpoint_uses_the_same_code(running: tuple[Project, Embedde
     store.upload(payload, "k/f.txt", sha256="abc", content_type="text/plain", cache_control="private")
     assert store.head("k/f.txt") == StoredObject("k/f.txt", 1, "abc")
     assert not (tmp_path / "state" / "seaweedfs").exists()  # no embedded server of its own
+
+
+def _h2_exchange(port: int, context: ssl.SSLContext) -> bytes:
+    """Open TLS to a gRPC port, send the HTTP/2 preface and return what the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls_socket:
+        tls_socket.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        return tls_socket.recv(64)
+
+
+def test_grpc_ports_require_the_client_certificate(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    _, embedded, _ = running
+    tls_dir = embedded.dir / "tls"
+    grpc_ports = [port for name, port in embedded.ports().items() if name.endswith("gRPC")]
+    assert len(grpc_ports) == 4
+    for port in grpc_ports:
+        anonymous = ssl.create_default_context(cafile=str(tls_dir / "ca.crt"))
+        anonymous.check_hostname = False
+        anonymous.set_alpn_protocols(["h2"])
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            if not _h2_exchange(port, anonymous):
+                raise ConnectionError("closed without an answer")
+        trusted = ssl.create_default_context(cafile=str(tls_dir / "ca.crt"))
+        trusted.check_hostname = False
+        trusted.set_alpn_protocols(["h2"])
+        trusted.load_cert_chain(str(tls_dir / "storage.crt"), str(tls_dir / "storage.key"))
+        assert _h2_exchange(port, trusted)[3:4] == b"\x04"  # the server's SETTINGS frame: it talks to us
+        # Plain text gets no gRPC service at all.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
+            plain.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            assert not plain.recv(64).startswith(b"\x00\x00")
+
+
+def test_volume_writes_need_the_servers_own_token(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    project, _, _ = running
+    master = f"http://127.0.0.1:{project.ports['embedded_master_port']}"
+    with urllib.request.urlopen(f"{master}/dir/assign", timeout=10) as response:
+        assigned = json.loads(response.read())
+    assert "auth" not in assigned
+    boundary = "pipelinetest"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.txt\"\r\n\r\nintruder\r\n"
+            f"--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"http://{assigned['url']}/{assigned['fid']}", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert _status(request) == 401
+    assert _status(f"http://{assigned['url']}/{assigned['fid']}") in (401, 404)

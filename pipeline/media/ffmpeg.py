@@ -37,6 +37,7 @@ MIN_FFMPEG = (5, 0)
 # Masters may only be read as these containers, and only from plain files: a playlist or concat file disguised
 # as a video would otherwise make ffmpeg open other files or URLs.
 INPUT_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+MAX_STREAMS = 16  # phones write 2 to 6 (video, audio, metadata, timecode); far more is a crafted file
 INPUT_OPTIONS: dict[str, str | int] = {
     "format_whitelist": INPUT_FORMATS, "protocol_whitelist": "file",
     "probesize": 50_000_000, "analyzeduration": 30_000_000,
@@ -165,6 +166,9 @@ def probe(path: Path, timeout_s: int = 60) -> Probe:
                          "export it again as MP4 or MOV", path=str(path))
     info = json.loads(done.stdout or "{}")
     streams = info.get("streams", [])
+    if len(streams) > MAX_STREAMS:
+        raise MediaError(f"{path.name}: has {len(streams)} streams, more than the {MAX_STREAMS} a camera writes; "
+                         "export it again as MP4 or MOV", path=str(path))
     video = next((s for s in streams if s.get("codec_type") == "video"
                   and not s.get("disposition", {}).get("attached_pic")), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)

@@ -6,6 +6,8 @@ Locked down for footage of young people:
   accepts signed requests only (no anonymous identity is configured);
 - the filer and volume HTTP APIs, which would otherwise serve files to anyone, require JWTs signed with keys
   generated at each start (security.toml, mode 0600, read from the server's working folder);
+- every gRPC port requires a client certificate from a certificate authority made at each start (mutual TLS),
+  so `weed shell` or any other gRPC client without the state folder's keys is refused;
 - telemetry, WebDAV, SFTP, IAM, the Iceberg and Lance catalogs and the admin UI are off;
 - data and logs live in <state>/seaweedfs; `stop` ends the whole process group.
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.config import Settings
 from pipeline.errors import StorageError
+from pipeline.storage import tls
 from pipeline.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
@@ -71,6 +74,8 @@ def _alive(pid: int) -> bool:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server itself does: a port with only closed connections lingering (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -138,7 +143,8 @@ class EmbeddedStorage:
         jwt = "\n".join(f'[{section}]\nkey = "{secrets.token_hex(32)}"\nexpires_after_seconds = 60\n'
                         for section in ("jwt.signing", "jwt.signing.read", "jwt.filer_signing",
                                         "jwt.filer_signing.read"))
-        fsutil.write_private(self.dir / "security.toml", jwt)
+        certificates = tls.make(self.dir / "tls")
+        fsutil.write_private(self.dir / "security.toml", jwt + "\n" + tls.security_toml(certificates))
 
     def _command(self, runtime: str) -> list[str]:
         s = self.settings.storage
@@ -229,6 +235,9 @@ class EmbeddedStorage:
             self._process = None
         self.pid_file.unlink(missing_ok=True)
         self._remove_runtime_dir()
+        # A Go program's threads can outlive the main one briefly: wait until its ports are free again.
+        while time.monotonic() < deadline + 5 and not all(_port_free(p) for p in self.ports().values()):
+            time.sleep(0.2)
         return True
 
     def _remove_runtime_dir(self) -> None:
