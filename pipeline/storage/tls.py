@@ -8,8 +8,8 @@ the private keys are readable by this user only and never leave the state folder
 from __future__ import annotations
 
 import datetime
-import json
 import ipaddress
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
