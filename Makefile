@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# System tools the pipeline runs: ffmpeg/ffprobe (transcoding), espeak-ng (test speech and the sample master).
-SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng
-APT_PACKAGES := ffmpeg espeak-ng
+# System tools: ffmpeg/ffprobe (transcoding), espeak-ng (test speech and the sample master), chromium (the
+# browser tests drive Debian's Chromium through Playwright: Playwright cannot download its own browser here).
+SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng chromium
+APT_PACKAGES := ffmpeg espeak-ng chromium
 
 .PHONY: install system-deps run test lint review sample clean
 

@@ -7,7 +7,6 @@ Every write goes through this module: the rest of the code never sees a connecti
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -100,10 +99,12 @@ share_links = sa.Table(
     "share_links", META,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
-    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("object_key", sa.Text, nullable=False),  # the share page the link opens
     sa.Column("audience", sa.Text),
+    sa.Column("created_by", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
 
@@ -120,9 +121,10 @@ TRANSITIONS: dict[AssetState, frozenset[AssetState]] = {
     AssetState.NEW: frozenset({AssetState.PROCESSING, AssetState.FAILED}),
     AssetState.PROCESSING: frozenset({AssetState.PROCESSING, AssetState.AWAITING_REVIEW, AssetState.FAILED}),
     AssetState.FAILED: frozenset({AssetState.PROCESSING, AssetState.FAILED}),
-    AssetState.AWAITING_REVIEW: frozenset({AssetState.APPROVED, AssetState.PROCESSING}),
+    # PUBLISHED straight from AWAITING_REVIEW only through `publish --allow-unreviewed`, which is recorded.
+    AssetState.AWAITING_REVIEW: frozenset({AssetState.APPROVED, AssetState.PROCESSING, AssetState.PUBLISHED}),
     AssetState.APPROVED: frozenset({AssetState.PUBLISHED, AssetState.AWAITING_REVIEW}),
-    AssetState.PUBLISHED: frozenset({AssetState.PUBLISHED, AssetState.APPROVED}),
+    AssetState.PUBLISHED: frozenset({AssetState.PUBLISHED, AssetState.APPROVED, AssetState.AWAITING_REVIEW}),
 }
 
 
@@ -335,18 +337,30 @@ class Catalog:
 
     # -- share links ------------------------------------------------------------------------------------
 
-    def add_share_link(self, asset_id: str, object_key: str, audience: str | None,
-                       expires_at: datetime) -> ShareLink:
-        link = ShareLink(secrets.token_hex(8), asset_id, object_key, audience, now(), expires_at)
+    def add_share_link(self, link: ShareLink) -> None:
         with self._tx() as conn:
             conn.execute(share_links.insert().values(
-                id=link.id, asset_id=asset_id, object_key=object_key, audience=audience,
-                created_at=link.created_at, expires_at=expires_at))
-        return link
+                id=link.id, asset_id=link.asset_id, object_key=link.object_key, audience=link.audience,
+                created_by=link.created_by, created_at=link.created_at, expires_at=link.expires_at))
+
+    @staticmethod
+    def _link(r: Any) -> ShareLink:
+        return ShareLink(r.id, r.asset_id, r.object_key, r.audience, r.created_by, _utc(r.created_at) or now(),
+                         _utc(r.expires_at) or now(), _utc(r.revoked_at))
 
     def share_links(self, asset_id: str) -> list[ShareLink]:
         with self._tx() as conn:
             rows = conn.execute(sa.select(share_links).where(share_links.c.asset_id == asset_id)
                                 .order_by(share_links.c.created_at)).all()
-        return [ShareLink(r.id, r.asset_id, r.object_key, r.audience, _utc(r.created_at) or now(),
-                          _utc(r.expires_at) or now()) for r in rows]
+        return [self._link(r) for r in rows]
+
+    def share_link(self, link_id: str) -> ShareLink:
+        with self._tx() as conn:
+            row = conn.execute(sa.select(share_links).where(share_links.c.id == link_id)).first()
+        if row is None:
+            raise NotFoundError(f"no share link {link_id!r}; `pipeline share --list ID` lists an asset's links")
+        return self._link(row)
+
+    def revoke_share_link(self, link_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(share_links.update().where(share_links.c.id == link_id).values(revoked_at=now()))

@@ -21,10 +21,11 @@ from pipeline import __version__, config, runner
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
-from pipeline.errors import PipelineError
-from pipeline.models import Asset, AssetState
+from pipeline.errors import PipelineError, UsageError
+from pipeline.models import Asset, AssetState, ShareLink
 from pipeline.stages import publish as publishing
 from pipeline.stages import review
+from pipeline.stages import share as sharing
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.ui import TerminalReporter, format_table, print_next_steps
@@ -68,13 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reviewer", required=True, metavar="NAME", help="who checked the captions")
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
+    p.add_argument("--allow-unreviewed", action="store_true",
+                   help="emergencies only: publish the named assets before their captions are approved; "
+                        "recorded, and the share page says so")
     p.add_argument("--json", action="store_true", help="print a JSON array")
-    p = add("share", "print a link to a published asset's video that expires")
-    p.add_argument("id", metavar="ID")
+    p = add("share", "make a link to a published asset's share page (player, captions, transcript, "
+                     "downloads) that expires; or list or revoke links")
+    p.add_argument("id", metavar="ID", nargs="?", help="the asset to share")
     p.add_argument("--expires", metavar="DURATION", help="for example 12h or 3d; at most 7d "
                    "(default: [publish] default_link_expiry)")
     p.add_argument("--audience", metavar="NAME", help="who the link is for, recorded with it")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.add_argument("--list", action="store_true", help="list the asset's links")
+    p.add_argument("--revoke", metavar="LINK", help="stop a link working: the URL handed out, or its id")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("unpublish", "delete a published asset from object storage")
     p.add_argument("id", metavar="ID")
     p = add("review", "serve the caption review app")
@@ -135,8 +142,10 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     catalog = _open(settings)
     ids = args.ids or [a.id for a in catalog.list_assets()
                        if a.state in (AssetState.APPROVED, AssetState.PUBLISHED)]
+    if args.allow_unreviewed and not args.ids:
+        raise UsageError("--allow-unreviewed needs the IDs of the assets to publish; it never applies to all")
     for asset_id in args.ids:  # a wrong id or an unapproved asset stops before storage is touched
-        publishing.check_publishable(catalog.get(asset_id))
+        publishing.check_publishable(catalog.get(asset_id), args.allow_unreviewed)
     ids = [catalog.get(i).id for i in ids]
     if not ids:
         print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
@@ -150,7 +159,8 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     for asset_id in ids:
         try:
             result = publishing.publish(settings, catalog, store, asset_id,
-                                        on_progress=lambda f: reporter.stage_progress("publish", f))
+                                        on_progress=lambda f: reporter.stage_progress("publish", f),
+                                        allow_unreviewed=args.allow_unreviewed)
         except PipelineError as exc:
             print(f"pipeline: {exc}", file=sys.stderr)
             failed = True
@@ -166,20 +176,46 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _link_json(link: ShareLink) -> dict[str, object]:
+    return {"link_id": link.id, "id": link.asset_id, "audience": link.audience, "created_by": link.created_by,
+            "created_at": link.created_at.isoformat(), "expires_at": link.expires_at.isoformat(),
+            "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None, "active": sharing.is_active(link)}
+
+
+def _list_links(catalog: Catalog, asset_id: str, as_json: bool) -> int:
+    links = catalog.share_links(catalog.get(asset_id).id)
+    if as_json:
+        print(json.dumps([_link_json(link) for link in links], indent=2))
+    elif not links:
+        print("No links yet.")
+    else:
+        rows = [(link.id, link.audience or "", link.created_by or "", f"{link.created_at:%Y-%m-%d %H:%M}",
+                 f"{link.expires_at:%Y-%m-%d %H:%M}",
+                 "revoked" if link.revoked_at else "active" if sharing.is_active(link) else "expired")
+                for link in links]
+        print(format_table(rows, ("LINK", "AUDIENCE", "BY", "CREATED (UTC)", "EXPIRES (UTC)", "STATE")))
+    return 0
+
+
 def cmd_share(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = _open(settings)
+    if args.revoke:
+        link = sharing.revoke(catalog, open_store(settings), args.revoke)
+        print(json.dumps(_link_json(link), indent=2) if args.json else f"Link {link.id} revoked: it no longer works.")
+        return 0
+    if not args.id:
+        raise UsageError("give the asset ID to share (or --revoke LINK)")
+    if args.list:
+        return _list_links(catalog, args.id, args.json)
     expiry = args.expires or settings.publish.default_link_expiry
     seconds = parse_duration(expiry, option="--expires" if args.expires else None,
                              setting=None if args.expires else "[publish] default_link_expiry")
-    catalog = _open(settings)
     catalog.get(args.id)
-    link = publishing.share(settings, catalog, open_store(settings), args.id, seconds, args.audience)
+    made = sharing.create(settings, catalog, open_store(settings), args.id, seconds, args.audience)
     if args.json:
-        print(json.dumps({"id": link.asset_id, "link_id": link.link_id, "url": link.url,
-                          "captions_url": link.captions_url, "expires_at": link.expires_at.isoformat()}, indent=2))
+        print(json.dumps({**_link_json(made.link), "url": made.url, "captions_url": made.captions_url}, indent=2))
     else:
-        print(f"Video (expires {link.expires_at:%Y-%m-%d %H:%M} UTC):\n{link.url}")
-        if link.captions_url:
-            print(f"Captions:\n{link.captions_url}")
+        print(f"Share page (expires {made.link.expires_at:%Y-%m-%d %H:%M} UTC, link id {made.link.id}):\n{made.url}")
     return 0
 
 

@@ -106,6 +106,8 @@ class StorageSettings:
 class PublishSettings:
     prefix: str = _setting("assets", "object key prefix: <prefix>/<asset id>/...")
     default_link_expiry: str = _setting("3d", "share links expire after this (s, m, h, d); at most 7d")
+    public_base_url: str = _setting("", "empty: private bucket, signed links; else the public URL of the bucket "
+                                    "behind a CDN, e.g. https://media.example.org/ (links then never expire)")
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,9 @@ class StateEvent:
 class ShareLink:
     id: str
     asset_id: str
-    object_key: str
+    object_key: str  # the share page
     audience: str | None
+    created_by: str | None
     created_at: datetime
     expires_at: datetime
+    revoked_at: datetime | None = None

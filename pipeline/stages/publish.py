@@ -8,23 +8,25 @@ it knows every file it lists is in place.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipeline import config, fsutil
-from pipeline.catalog import Catalog, now
+from pipeline.catalog import Catalog
 from pipeline.config import Settings
-from pipeline.durations import format_duration
 from pipeline.errors import PipelineError, UsageError
 from pipeline.media import hls
 from pipeline.models import Asset, AssetState, CaptionState, RenditionKind
-from pipeline.stages import playlists, transcode
+from pipeline.stages import playlists, share, transcode
+from pipeline.stages.keys import asset_prefix
 from pipeline.storage.objects import ObjectStore
 
 MANIFEST = "manifest.json"
+FAULT_KILL_AFTER_UPLOADS = "PIPELINE_TEST_KILL_AFTER_UPLOADS"  # fault injection for the crash tests
 MAX_LINK_SECONDS = config.MAX_LINK_SECONDS
 _TYPES = {".mp4": "video/mp4", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl",
           ".vtt": "text/vtt; charset=utf-8", ".json": "application/json", ".jpg": "image/jpeg"}
@@ -39,23 +41,6 @@ class PublishResult:
     uploaded_objects: int
     uploaded_bytes: int
     skipped_objects: int
-
-
-@dataclass(frozen=True)
-class ShareResult:
-    asset_id: str
-    link_id: str
-    url: str
-    captions_url: str | None
-    expires_at: datetime
-
-
-def asset_prefix(settings: Settings, asset: Asset) -> str:
-    """Where a published asset's objects live: <prefix>/<asset id>/<publication>. The publication part is
-    random and new after every unpublish, so a link handed out before can never work again."""
-    if not asset.publication:
-        raise UsageError(f"asset {asset.id} is not published")
-    return f"{settings.publish.prefix.strip('/')}/{asset.id}/{asset.publication}"
 
 
 def _cache_control(path: Path) -> str:
@@ -103,16 +88,21 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def check_publishable(asset: Asset) -> None:
-    if asset.state not in (AssetState.APPROVED, AssetState.PUBLISHED):
-        raise UsageError(f"asset {asset.id} is {asset.state.value}; only approved assets are published "
-                         f"(approve with `pipeline approve {asset.id} --reviewer NAME`)")
+def check_publishable(asset: Asset, allow_unreviewed: bool = False) -> None:
+    if asset.state in (AssetState.APPROVED, AssetState.PUBLISHED):
+        return
+    if allow_unreviewed and asset.state is AssetState.AWAITING_REVIEW:
+        return
+    raise UsageError(f"asset {asset.id} is {asset.state.value}; only approved assets are published "
+                     f"(approve with `pipeline approve {asset.id} --reviewer NAME`)")
 
 
 def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str,
-            on_progress: Callable[[float], None] | None = None) -> PublishResult:
+            on_progress: Callable[[float], None] | None = None, allow_unreviewed: bool = False) -> PublishResult:
+    """Upload what the asset consists of; the manifest last. With allow_unreviewed (emergencies only, and
+    recorded), an asset whose captions nobody has approved yet is published too."""
     asset = catalog.get(asset_id)
-    check_publishable(asset)
+    check_publishable(asset, allow_unreviewed)
     out_dir = settings.output_dir / asset.id
     _check_captions_unchanged(out_dir, catalog, asset.id)
     transcode.burn_in(out_dir, catalog, asset.id, settings.transcode)
@@ -121,7 +111,9 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
         catalog.set_publication(asset.id, secrets.token_hex(8))
         asset = catalog.get(asset.id)
     prefix = asset_prefix(settings, asset)
+    store.abort_incomplete_uploads(prefix + "/")
     entries: list[dict[str, object]] = []
+    kill_after = int(os.environ.get(FAULT_KILL_AFTER_UPLOADS, "0") or 0)
     uploaded = skipped = sent = 0
     manifest_path = out_dir / MANIFEST
     for index, path in enumerate([*files, manifest_path]):
@@ -140,10 +132,14 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
                          cache_control=_cache_control(path))
             uploaded += 1
             sent += size
+            if uploaded == kill_after:  # tests only: a publish killed midway, as by a power cut
+                os.kill(os.getpid(), signal.SIGKILL)
         if on_progress:
             on_progress((index + 1) / (len(files) + 1))
+    unreviewed = " WITHOUT CAPTION REVIEW (--allow-unreviewed)" if asset.state is AssetState.AWAITING_REVIEW else ""
     catalog.set_state(asset.id, AssetState.PUBLISHED,
-                      detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged")
+                      detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged"
+                             f"{unreviewed}")
     return PublishResult(asset.id, prefix, uploaded, sent, skipped)
 
 
@@ -151,27 +147,10 @@ def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id
     asset = catalog.get(asset_id)
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}, not published")
+    share.remove_all(catalog, store, asset.id)
     removed = store.delete_prefix(asset_prefix(settings, asset) + "/")
     catalog.set_publication(asset.id, None)
-    catalog.set_state(asset.id, AssetState.APPROVED, detail=f"unpublished: {removed} objects deleted")
+    reviewed = all(t.state is not CaptionState.DRAFT for t in catalog.caption_tracks(asset.id))
+    catalog.set_state(asset.id, AssetState.APPROVED if reviewed else AssetState.AWAITING_REVIEW,
+                      detail=f"unpublished: {removed} objects deleted")
     return removed
-
-
-def share(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str, expires_s: int,
-          audience: str | None = None) -> ShareResult:
-    if expires_s > MAX_LINK_SECONDS:
-        raise UsageError(f"--expires {format_duration(expires_s)} is longer than 7d, the most a signed link "
-                         "can last; share again when it expires")
-    asset = catalog.get(asset_id)
-    if asset.state is not AssetState.PUBLISHED:
-        raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
-                         f"`pipeline publish {asset.id}`")
-    prefix = asset_prefix(settings, asset)
-    video = next((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.MP4), None)
-    if video is None or store.head(f"{prefix}/{video.path}") is None:
-        raise UsageError(f"asset {asset.id}: its video is not in storage; run `pipeline publish {asset.id}`")
-    track = next(iter(catalog.caption_tracks(asset.id)), None)
-    key = f"{prefix}/{video.path}"
-    link = catalog.add_share_link(asset.id, key, audience, now() + timedelta(seconds=expires_s))
-    captions_url = store.presign_get(f"{prefix}/{track.path}", expires_s) if track else None
-    return ShareResult(asset.id, link.id, store.presign_get(key, expires_s), captions_url, link.expires_at)

@@ -96,6 +96,24 @@ class ObjectStore:
         except Exception as exc:  # boto3's transfer manager wraps errors in S3UploadFailedError
             raise StorageError(f"storage at {self.where} could not upload {key} ({exc})") from exc
 
+    def put_bytes(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+        """A small generated object (a share page, a signed playlist), sent with its checksum."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                                   CacheControl=cache_control, ChecksumAlgorithm="SHA256")
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"upload {key}", exc) from exc
+
+    def abort_incomplete_uploads(self, prefix: str) -> int:
+        """Abort multipart uploads left behind by an interrupted publish; they are invisible but take space."""
+        try:
+            found = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix).get("Uploads", [])
+            for upload in found:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"clean up unfinished uploads under {prefix}", exc) from exc
+        return len(found)
+
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []
         try:

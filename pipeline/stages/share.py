@@ -1,0 +1,191 @@
+"""Share links: a page in the bucket with the player, captions, transcript and downloads, reached by a link
+that expires and can be revoked.
+
+The bucket stays private. Each link gets its own folder, shares/<link id>/, holding the page and copies of the
+HLS playlists in which every segment address is a signed URL, so adaptive playback works through signed links
+alone. Revoking a link deletes that folder: the page and its playlists stop working at once. (A signed segment
+or video address copied out of the page stays valid until the link's expiry; unpublishing deletes the video
+itself.) With [publish] public_base_url set, addresses are plain URLs under that base instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pipeline.captions import vtt
+from pipeline.catalog import Catalog, now
+from pipeline.config import MAX_LINK_SECONDS, Settings
+from pipeline.durations import format_duration
+from pipeline.errors import UsageError
+from pipeline.models import Asset, AssetState, CaptionState, RenditionKind, ShareLink
+from pipeline.stages import playlists
+from pipeline.stages.keys import asset_prefix
+from pipeline.storage.objects import ObjectStore
+
+SHARES = "shares"
+HLS_JS = "hls-1.7.4.light.min.js"
+STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
+_PAGES = Environment(loader=FileSystemLoader(str(STATIC.parent / "templates")), autoescape=select_autoescape())
+_NO_STORE = "private, no-store"
+_LINK_ID = re.compile(r"(?:^|/)" + SHARES + r"/([0-9a-f]{16})/")
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    link: ShareLink
+    url: str
+    captions_url: str | None
+
+
+def _addresser(settings: Settings, store: ObjectStore, expires_s: int) -> Callable[[str], str]:
+    base = settings.publish.public_base_url
+    if base:
+        return lambda key: f"{base.rstrip('/')}/{quote(key)}"
+    return lambda key: store.presign_get(key, expires_s)
+
+
+def _signed_media_playlist(text: str, folder_key: str, address: Callable[[str], str]) -> str:
+    """A media playlist whose init segment and segments are absolute (signed) addresses."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:URI="):
+            name = line.split('"')[1]
+            line = f'#EXT-X-MAP:URI="{address(f"{folder_key}/{name}")}"'
+        elif line and not line.startswith("#"):
+            line = address(f"{folder_key}/{line}")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _signed_master_playlist(text: str, variant_address: Callable[[str], str]) -> str:
+    """The master playlist pointing at this link's signed variant playlists. Captions come from the page's
+    <track> element, so the subtitles group is left out."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES"):
+            continue
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            line = line.replace(',SUBTITLES="subs"', "")
+        elif line and not line.startswith("#"):
+            line = variant_address(line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _upload_playlists(out_dir: Path, asset: Asset, catalog: Catalog, store: ObjectStore, folder: str,
+                      prefix: str, address: Callable[[str], str]) -> str | None:
+    variants = [r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.HLS]
+    if not variants:
+        return None
+    names = {}
+    for variant in variants:
+        rung_dir = str(Path(variant.path).parent)
+        name = f"{Path(rung_dir).name}.m3u8"
+        text = _signed_media_playlist((out_dir / variant.path).read_text(encoding="utf-8"), f"{prefix}/{rung_dir}",
+                                      address)
+        store.put_bytes(f"{folder}/{name}", text.encode(), content_type=hls_type(), cache_control=_NO_STORE)
+        names[variant.path.removeprefix(f"{playlists.HLS_DIR}/")] = name
+    master = (out_dir / playlists.HLS_DIR / playlists.MASTER).read_text(encoding="utf-8")
+    signed = _signed_master_playlist(master, lambda uri: address(f"{folder}/{names[uri]}"))
+    store.put_bytes(f"{folder}/master.m3u8", signed.encode(), content_type=hls_type(), cache_control=_NO_STORE)
+    return address(f"{folder}/master.m3u8")
+
+
+def hls_type() -> str:
+    return "application/vnd.apple.mpegurl"
+
+
+def _ensure_player_script(store: ObjectStore) -> str:
+    key = f"{SHARES}/static/{HLS_JS}"
+    if store.head(key) is None:
+        store.put_bytes(key, (STATIC / HLS_JS).read_bytes(), content_type="text/javascript; charset=utf-8",
+                        cache_control="private, max-age=31536000, immutable")
+    return key
+
+
+def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str, expires_s: int,
+           audience: str | None = None) -> ShareResult:
+    if expires_s > MAX_LINK_SECONDS:
+        raise UsageError(f"--expires {format_duration(expires_s)} is longer than 7d, the most a signed link "
+                         "can last; share again when it expires")
+    asset = catalog.get(asset_id)
+    if asset.state is not AssetState.PUBLISHED:
+        raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
+                         f"`pipeline publish {asset.id}`")
+    out_dir, prefix = settings.output_dir / asset.id, asset_prefix(settings, asset)
+    renditions = catalog.renditions(asset.id)
+    video = next((r for r in renditions if r.kind is RenditionKind.MP4), None)
+    if video is None or store.head(f"{prefix}/{video.path}") is None:
+        raise UsageError(f"asset {asset.id}: its video is not in storage; run `pipeline publish {asset.id}`")
+    link_id = secrets.token_hex(8)
+    folder = f"{SHARES}/{link_id}"
+    address = _addresser(settings, store, expires_s)
+    master_url = _upload_playlists(out_dir, asset, catalog, store, folder, prefix, address)
+    track = next(iter(catalog.caption_tracks(asset.id)), None)
+    captions_url = address(f"{prefix}/{track.path}") if track and track.cue_count else None
+    by_kind = {r.kind: r for r in reversed(renditions)}  # the largest of each kind
+    page = _PAGES.get_template("share.html").render(
+        title=Path(asset.source).stem, master_url=master_url, mp4_url=address(f"{prefix}/{video.path}"),
+        mp4_label=f"{video.height if video.width >= video.height else video.width}p MP4",
+        burned_url=address(f"{prefix}/{by_kind[RenditionKind.BURNED].path}") if RenditionKind.BURNED in by_kind
+        else None,
+        poster_url=address(f"{prefix}/{by_kind[RenditionKind.POSTER].path}") if RenditionKind.POSTER in by_kind
+        else None,
+        captions_url=captions_url, language=track.language if track else "en",
+        cues=vtt.read_vtt(out_dir / track.path) if track and track.cue_count else [],
+        reviewed=bool(track and track.state is CaptionState.APPROVED), no_speech=bool(
+            track and track.state is CaptionState.NO_SPEECH),
+        reviewer=track.reviewer if track else None, player_url=address(_ensure_player_script(store)),
+        expires_at=None if settings.publish.public_base_url else now() + timedelta(seconds=expires_s),
+        timestamp=vtt.timestamp)
+    page_key = f"{folder}/index.html"
+    store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
+    link = ShareLink(link_id, asset.id, page_key, audience, _who(), now(), now() + timedelta(seconds=expires_s))
+    catalog.add_share_link(link)
+    return ShareResult(link, address(page_key), captions_url)
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def link_id_of(link: str) -> str:
+    """The id of a link given as the id itself or as the URL that was handed out."""
+    text = link.strip()
+    if re.fullmatch(r"[0-9a-f]{16}", text):
+        return text
+    found = _LINK_ID.search(text.split("?", 1)[0])
+    if not found:
+        raise UsageError(f"{link!r} is not a share link or link id; `pipeline share --list ID` lists them")
+    return found.group(1)
+
+
+def revoke(catalog: Catalog, store: ObjectStore, link: str) -> ShareLink:
+    record = catalog.share_link(link_id_of(link))
+    store.delete_prefix(f"{SHARES}/{record.id}/")
+    catalog.revoke_share_link(record.id)
+    return catalog.share_link(record.id)
+
+
+def remove_all(catalog: Catalog, store: ObjectStore, asset_id: str) -> None:
+    """Delete the pages and playlists of every link to an asset (on unpublish)."""
+    for record in catalog.share_links(asset_id):
+        store.delete_prefix(f"{SHARES}/{record.id}/")
+        if record.revoked_at is None:
+            catalog.revoke_share_link(record.id)
+
+
+def is_active(link: ShareLink, at: datetime | None = None) -> bool:
+    return link.revoked_at is None and link.expires_at > (at or now())
