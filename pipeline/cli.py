@@ -171,7 +171,8 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
                   f"{result.skipped_objects} unchanged, under {store.bucket}/{result.prefix}/")
     if args.json:
         print(json.dumps([{"id": r.asset_id, "prefix": r.prefix, "uploaded_objects": r.uploaded_objects,
-                           "uploaded_bytes": r.uploaded_bytes, "skipped_objects": r.skipped_objects}
+                           "uploaded_bytes": r.uploaded_bytes, "skipped_objects": r.skipped_objects,
+                           "uploaded": list(r.uploaded_paths)}
                           for r in results], indent=2))
     return 1 if failed else 0
 

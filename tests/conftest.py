@@ -54,8 +54,9 @@ class Project:
     def settings(self) -> config.Settings:
         return config.load(str(self.config_file))
 
-    def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, config.CONFIG_ENV: str(self.config_file)}
+    def cli(self, *args: str, check: bool = False,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, config.CONFIG_ENV: str(self.config_file), **(env or {})}
         done = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=self.root, env=env,
                               capture_output=True, text=True, timeout=600)
         if check and done.returncode != 0:

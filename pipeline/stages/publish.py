@@ -41,6 +41,7 @@ class PublishResult:
     uploaded_objects: int
     uploaded_bytes: int
     skipped_objects: int
+    uploaded_paths: tuple[str, ...]  # relative to the asset's folder
 
 
 def _cache_control(path: Path) -> str:
@@ -113,6 +114,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
     prefix = asset_prefix(settings, asset)
     store.abort_incomplete_uploads(prefix + "/")
     entries: list[dict[str, object]] = []
+    sent_paths: list[str] = []
     kill_after = int(os.environ.get(FAULT_KILL_AFTER_UPLOADS, "0") or 0)
     uploaded = skipped = sent = 0
     manifest_path = out_dir / MANIFEST
@@ -124,9 +126,11 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
         size = path.stat().st_size
         key = f"{prefix}/{relative}"
         entries.append({"path": relative, "sha256": digest, "bytes": size})
+        sent_paths.append(relative)
         stored = store.head(key)
         if stored is not None and stored.sha256 == digest and stored.size == size:
             skipped += 1
+            sent_paths.pop()
         else:
             store.upload(path, key, sha256=digest, content_type=_TYPES.get(path.suffix, "application/octet-stream"),
                          cache_control=_cache_control(path))
@@ -140,7 +144,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
     catalog.set_state(asset.id, AssetState.PUBLISHED,
                       detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged"
                              f"{unreviewed}")
-    return PublishResult(asset.id, prefix, uploaded, sent, skipped)
+    return PublishResult(asset.id, prefix, uploaded, sent, skipped, tuple(sent_paths))
 
 
 def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> int:

@@ -1,0 +1,166 @@
+"""Publishing and share links against the embedded SeaweedFS, with the share page played in Debian's
+Chromium through Playwright."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from pipeline.captions import vtt
+from pipeline.catalog import Catalog
+from pipeline.models import Cue
+from pipeline.stages import review
+from pipeline.storage.embedded import EmbeddedStorage
+from tests.conftest import Project, make_project
+from tests.media import sample_master, speech_video
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--autoplay-policy=no-user-gesture-required"]
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, str]]:
+    project = make_project(tmp_path_factory.mktemp("share") / "project")
+    sample_master(project.masters / "sample.mp4")
+    project.cli("run", check=True)
+    [asset] = project.cli_json("status")
+    project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    project.cli_json("publish")
+    yield project, asset["id"]
+    EmbeddedStorage(project.settings()).stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _play(browser: Browser, url: str) -> dict[str, Any]:
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.evaluate("const v = document.getElementById('player'); v.muted = true; v.play()")
+        page.wait_for_function("document.getElementById('player').currentTime > 1.5", timeout=30000)
+        return page.evaluate("""() => {
+            const v = document.getElementById('player');
+            return {playback: document.body.dataset.playback, time: v.currentTime,
+                    cues: Array.from(v.textTracks[0].cues || []).map(c => c.text),
+                    mode: v.textTracks[0].mode,
+                    transcript: Array.from(document.querySelectorAll('ol.transcript li a')).map(a => a.textContent),
+                    notice: document.querySelector('.reviewed, .notice').textContent};
+        }""")
+    finally:
+        page.close()
+
+
+def test_share_page_plays_adaptive_hls_with_the_approved_captions(published: tuple[Project, str],
+                                                                  browser: Browser) -> None:
+    project, asset_id = published
+    link = project.cli_json("share", asset_id, "--audience", "Year 9 parents", "--expires", "1h")
+    played = _play(browser, link["url"])
+    approved = vtt.read_vtt(project.root / "output" / asset_id / "captions.en.vtt")
+    assert played["playback"] == "hls" and played["time"] > 1.5
+    assert played["mode"] == "showing"
+    assert played["cues"] == [c.text for c in approved] and len(approved) >= 2
+    assert [" ".join(t.split()) for t in played["transcript"]] == [" ".join(c.text.split()) for c in approved]
+    assert "Captions checked by a person (Ann Example)" in played["notice"]
+
+    listed = project.cli_json("share", asset_id, "--list")
+    assert [(row["audience"], row["active"]) for row in listed] == [("Year 9 parents", True)]
+    assert listed[0]["created_by"]
+
+
+def test_revoked_link_stops_at_once(published: tuple[Project, str]) -> None:
+    project, asset_id = published
+    link = project.cli_json("share", asset_id)
+    assert _status(link["url"]) == 200
+    project.cli("share", "--revoke", link["url"], check=True)
+    assert _status(link["url"]) in (403, 404)
+    [row] = [r for r in project.cli_json("share", asset_id, "--list") if r["link_id"] == link["link_id"]]
+    assert row["revoked_at"] and not row["active"]
+    other = project.cli_json("share", asset_id)
+    project.cli("share", "--revoke", other["link_id"], check=True)
+    assert _status(other["url"]) in (403, 404)
+
+
+def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_captions(
+        published: tuple[Project, str]) -> None:
+    project, asset_id = published
+    [again] = project.cli_json("publish")
+    assert again["uploaded_objects"] == 0 and again["skipped_objects"] > 10
+
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    cues = vtt.read_vtt(settings.output_dir / asset_id / "captions.en.vtt")
+    edited = [Cue(c.start_ms, c.end_ms, c.text.replace("short film", "short video")) for c in cues]
+    review.replace_captions(catalog, settings.output_dir, asset_id, "en", edited)
+    assert project.cli_json("status")[0]["state"] == "awaiting_review"
+    project.cli("approve", asset_id, "--reviewer", "Ann Example", check=True)
+    [after_edit] = project.cli_json("publish")
+    caption_dependent = {"captions.en.vtt", "hls/captions_en.vtt", "hls/captions_en.m3u8", "hls/master.m3u8",
+                         "manifest.json"}
+    assert {"captions.en.vtt", "hls/captions_en.vtt", "manifest.json"} <= set(after_edit["uploaded"])
+    assert set(after_edit["uploaded"]) <= caption_dependent
+
+
+def test_killed_publish_leaves_no_manifest_and_a_rerun_completes(published: tuple[Project, str]) -> None:
+    project, asset_id = published
+    project.cli("unpublish", asset_id, check=True)
+    killed = project.cli("publish", asset_id, env={"PIPELINE_TEST_KILL_AFTER_UPLOADS": "4"})
+    assert killed.returncode == -9
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    asset = catalog.get(asset_id)
+    assert asset.state.value == "approved" and asset.publication
+    store = EmbeddedStorage(settings).store()
+    keys = store.list_keys(f"assets/{asset_id}/{asset.publication}/")
+    assert len(keys) == 4 and not any(k.endswith("manifest.json") for k in keys)
+    [rerun] = project.cli_json("publish")
+    assert rerun["skipped_objects"] == 4 and rerun["uploaded_objects"] > 4
+    assert "manifest.json" in rerun["uploaded"]
+    assert project.cli_json("status")[0]["state"] == "published"
+
+
+def test_unpublished_assets_links_stop_working(published: tuple[Project, str]) -> None:
+    project, asset_id = published
+    link = project.cli_json("share", asset_id)
+    assert _status(link["url"]) == 200
+    project.cli("unpublish", asset_id, check=True)
+    assert _status(link["url"]) in (403, 404)
+    assert _status(link["captions_url"]) in (403, 404)
+    project.cli_json("publish")
+    assert _status(link["captions_url"]) in (403, 404)  # a new publication has new addresses
+
+
+def test_unreviewed_publishing_is_explicit_and_the_page_says_so(tmp_path: Path, browser: Browser) -> None:
+    project = make_project(tmp_path / "urgent")
+    try:
+        speech_video(project.masters / "urgent.mp4", "Please talk to someone you trust.")
+        project.cli("run", check=True)
+        [asset] = project.cli_json("status")
+        refused = project.cli("publish", "--allow-unreviewed")
+        assert refused.returncode == 2 and "needs the IDs" in refused.stderr
+        project.cli("publish", asset["id"], "--allow-unreviewed", "--json", check=True)
+        page = _play(browser, project.cli_json("share", asset["id"])["url"])
+        assert "automatic and have not been reviewed" in page["notice"]
+        events = Catalog.open(project.settings().state_dir).events(asset["id"])
+        assert "WITHOUT CAPTION REVIEW" in (events[-1].detail or "")
+    finally:
+        EmbeddedStorage(project.settings()).stop()
