@@ -214,7 +214,8 @@ def cmd_share(settings: Settings, args: argparse.Namespace) -> int:
     catalog.get(args.id)
     made = sharing.create(settings, catalog, open_store(settings), args.id, seconds, args.audience)
     if args.json:
-        print(json.dumps({**_link_json(made.link), "url": made.url, "captions_url": made.captions_url}, indent=2))
+        print(json.dumps({**_link_json(made.link), "url": made.url, "video_url": made.video_url,
+                          "captions_url": made.captions_url}, indent=2))
     else:
         print(f"Share page (expires {made.link.expires_at:%Y-%m-%d %H:%M} UTC, link id {made.link.id}):\n{made.url}")
     return 0

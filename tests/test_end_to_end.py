@@ -49,22 +49,25 @@ def test_run_approve_publish_share(project: Project) -> None:
     assert again["uploaded_objects"] == 0 and again["skipped_objects"] == first["uploaded_objects"]
 
     link = project.cli_json("share", asset["id"], "--expires", "2h")
-    assert set(link) >= {"url", "expires_at"}
-    status, body = _get(link["url"])
-    mp4 = next(out.glob("video_*.mp4"))
+    assert set(link) >= {"url", "expires_at", "video_url", "captions_url"}
+    # The link opens the share page, which plays the video; video_url is the video itself.
+    status, page = _get(link["url"])
+    assert status == 200 and page.startswith(b"<!doctype html>") and b"staying safe online" in page
+    status, body = _get(link["video_url"])
+    mp4 = max(out.glob("video_*.mp4"), key=lambda p: p.stat().st_size)
     assert status == 200 and body == mp4.read_bytes()
     status, captions = _get(link["captions_url"])
     assert status == 200 and captions.decode() == vtt
 
-    unsigned = link["url"].split("?", 1)[0]
-    assert _get(unsigned)[0] == 403
-    assert _get(link["captions_url"].split("?", 1)[0])[0] == 403
+    for signed in (link["url"], link["video_url"], link["captions_url"]):
+        assert _get(signed.split("?", 1)[0])[0] == 403
 
     too_long = project.cli("share", asset["id"], "--expires", "8d")
     assert too_long.returncode == 2 and too_long.stderr.count("\n") == 1 and "7d" in too_long.stderr
 
     project.cli("unpublish", asset["id"], check=True)
     assert _get(link["url"])[0] in (403, 404)
+    assert _get(link["video_url"])[0] in (403, 404)
     [after] = project.cli_json("status")
     assert after["state"] == "approved"
 

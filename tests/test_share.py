@@ -3,6 +3,7 @@ Chromium through Playwright."""
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, sync_playwright
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
 from pipeline.models import Cue
-from pipeline.stages import review
+from pipeline.stages import review, share
 from pipeline.storage.embedded import EmbeddedStorage
 from tests.conftest import Project, make_project
 from tests.media import sample_master, speech_video
@@ -164,3 +165,16 @@ def test_unreviewed_publishing_is_explicit_and_the_page_says_so(tmp_path: Path, 
         assert "WITHOUT CAPTION REVIEW" in (events[-1].detail or "")
     finally:
         EmbeddedStorage(project.settings()).stop()
+
+
+def test_public_mode_gives_stable_unsigned_addresses(published: tuple[Project, str]) -> None:
+    project, asset_id = published
+    settings = project.settings()
+    public = dataclasses.replace(settings, publish=dataclasses.replace(
+        settings.publish, public_base_url="https://media.example.org/"))
+    catalog = Catalog.open(settings.state_dir)
+    made = share.create(public, catalog, EmbeddedStorage(settings).store(), asset_id, 3600)
+    assert made.url == f"https://media.example.org/shares/{made.link.id}/index.html"
+    page = EmbeddedStorage(settings).store().client.get_object(
+        Bucket=settings.storage.bucket, Key=made.link.object_key)["Body"].read().decode()
+    assert "X-Amz-Signature" not in page and "https://media.example.org/assets/" in page

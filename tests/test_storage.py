@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -12,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
 from pipeline import config
@@ -204,3 +207,11 @@ def test_volume_writes_need_the_servers_own_token(running: tuple[Project, Embedd
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert _status(request) == 401
     assert _status(f"http://{assigned['url']}/{assigned['fid']}") in (401, 404)
+
+
+def test_the_server_verifies_upload_checksums(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    _, _, store = running
+    wrong = base64.b64encode(hashlib.sha256(b"something else").digest()).decode()
+    with pytest.raises(botocore.exceptions.ClientError, match="BadDigest"):
+        store.client.put_object(Bucket=store.bucket, Key="t/corrupt.txt", Body=b"hello", ChecksumSHA256=wrong)
+    assert store.head("t/corrupt.txt") is None

@@ -42,7 +42,8 @@ _LINK_ID = re.compile(r"(?:^|/)" + SHARES + r"/([0-9a-f]{16})/")
 @dataclass(frozen=True)
 class ShareResult:
     link: ShareLink
-    url: str
+    url: str  # the share page
+    video_url: str  # the largest MP4 itself
     captions_url: str | None
 
 
@@ -151,7 +152,7 @@ def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: s
     store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
     link = ShareLink(link_id, asset.id, page_key, audience, _who(), now(), now() + timedelta(seconds=expires_s))
     catalog.add_share_link(link)
-    return ShareResult(link, address(page_key), captions_url)
+    return ShareResult(link, address(page_key), address(f"{prefix}/{video.path}"), captions_url)
 
 
 def _who() -> str:
