@@ -140,12 +140,11 @@ def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     catalog = _open(settings)
-    ids = args.ids or [a.id for a in catalog.list_assets()
-                       if a.state in (AssetState.APPROVED, AssetState.PUBLISHED)]
+    ids = args.ids or [a.id for a in catalog.list_assets() if publishing.publishable(catalog, a)]
     if args.allow_unreviewed and not args.ids:
         raise UsageError("--allow-unreviewed needs the IDs of the assets to publish; it never applies to all")
     for asset_id in args.ids:  # a wrong id or an unapproved asset stops before storage is touched
-        publishing.check_publishable(catalog.get(asset_id), args.allow_unreviewed)
+        publishing.check_publishable(catalog, catalog.get(asset_id), args.allow_unreviewed)
     ids = [catalog.get(i).id for i in ids]
     if not ids:
         print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
@@ -172,7 +171,7 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{"id": r.asset_id, "prefix": r.prefix, "uploaded_objects": r.uploaded_objects,
                            "uploaded_bytes": r.uploaded_bytes, "skipped_objects": r.skipped_objects,
-                           "uploaded": list(r.uploaded_paths)}
+                           "uploaded": list(r.uploaded_paths), "refreshed_share_pages": r.refreshed_pages}
                           for r in results], indent=2))
     return 1 if failed else 0
 

@@ -19,7 +19,7 @@ from pipeline.models import Cue
 from pipeline.stages import review, share
 from pipeline.storage.embedded import EmbeddedStorage
 from tests.conftest import Project, make_project
-from tests.media import sample_master, speech_video
+from tests.media import sample_master, silent_video, speech_video
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--autoplay-policy=no-user-gesture-required"]
@@ -107,6 +107,7 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
     [again] = project.cli_json("publish")
     assert again["uploaded_objects"] == 0 and again["skipped_objects"] > 10
 
+    before_edit = project.cli_json("share", asset_id)
     settings = project.settings()
     catalog = Catalog.open(settings.state_dir)
     cues = vtt.read_vtt(settings.output_dir / asset_id / "captions.en.vtt")
@@ -119,6 +120,11 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
                          "manifest.json"}
     assert {"captions.en.vtt", "hls/captions_en.vtt", "manifest.json"} <= set(after_edit["uploaded"])
     assert set(after_edit["uploaded"]) <= caption_dependent
+    # Share pages already handed out show the corrected captions, at the same address.
+    assert after_edit["refreshed_share_pages"] >= 1
+    with urllib.request.urlopen(before_edit["url"], timeout=30) as response:
+        page = response.read().decode()
+    assert "short video" in page and "short film" not in page
 
 
 def test_killed_publish_leaves_no_manifest_and_a_rerun_completes(published: tuple[Project, str]) -> None:
@@ -154,8 +160,13 @@ def test_unreviewed_publishing_is_explicit_and_the_page_says_so(tmp_path: Path, 
     project = make_project(tmp_path / "urgent")
     try:
         speech_video(project.masters / "urgent.mp4", "Please talk to someone you trust.")
+        silent_video(project.masters / "silent.mp4", seconds=2)
         project.cli("run", check=True)
-        [asset] = project.cli_json("status")
+        assets = {a["source"]: a for a in project.cli_json("status")}
+        asset = assets["urgent.mp4"]
+        # A video without speech has nothing to review: it is published without --allow-unreviewed.
+        [no_speech] = project.cli_json("publish")
+        assert no_speech["id"] == assets["silent.mp4"]["id"]
         refused = project.cli("publish", "--allow-unreviewed")
         assert refused.returncode == 2 and "needs the IDs" in refused.stderr
         project.cli("publish", asset["id"], "--allow-unreviewed", "--json", check=True)

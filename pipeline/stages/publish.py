@@ -42,6 +42,7 @@ class PublishResult:
     uploaded_bytes: int
     skipped_objects: int
     uploaded_paths: tuple[str, ...]  # relative to the asset's folder
+    refreshed_pages: int = 0  # share pages rewritten because what they show changed
 
 
 def _cache_control(path: Path) -> str:
@@ -89,13 +90,22 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def check_publishable(asset: Asset, allow_unreviewed: bool = False) -> None:
+def _no_speech(catalog: Catalog, asset: Asset) -> bool:
+    tracks = catalog.caption_tracks(asset.id)
+    return bool(tracks) and all(t.state is CaptionState.NO_SPEECH for t in tracks)
+
+
+def publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = False) -> bool:
+    """Approved captions, or a video with no speech (nothing to review), or an explicit emergency override."""
     if asset.state in (AssetState.APPROVED, AssetState.PUBLISHED):
-        return
-    if allow_unreviewed and asset.state is AssetState.AWAITING_REVIEW:
-        return
-    raise UsageError(f"asset {asset.id} is {asset.state.value}; only approved assets are published "
-                     f"(approve with `pipeline approve {asset.id} --reviewer NAME`)")
+        return True
+    return asset.state is AssetState.AWAITING_REVIEW and (allow_unreviewed or _no_speech(catalog, asset))
+
+
+def check_publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = False) -> None:
+    if not publishable(catalog, asset, allow_unreviewed):
+        raise UsageError(f"asset {asset.id} is {asset.state.value}; only assets with approved captions are "
+                         f"published (approve with `pipeline approve {asset.id} --reviewer NAME`)")
 
 
 def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str,
@@ -103,7 +113,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
     """Upload what the asset consists of; the manifest last. With allow_unreviewed (emergencies only, and
     recorded), an asset whose captions nobody has approved yet is published too."""
     asset = catalog.get(asset_id)
-    check_publishable(asset, allow_unreviewed)
+    check_publishable(catalog, asset, allow_unreviewed)
     out_dir = settings.output_dir / asset.id
     _check_captions_unchanged(out_dir, catalog, asset.id)
     transcode.burn_in(out_dir, catalog, asset.id, settings.transcode)
@@ -140,11 +150,14 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
                 os.kill(os.getpid(), signal.SIGKILL)
         if on_progress:
             on_progress((index + 1) / (len(files) + 1))
-    unreviewed = " WITHOUT CAPTION REVIEW (--allow-unreviewed)" if asset.state is AssetState.AWAITING_REVIEW else ""
+    unreviewed = ""
+    if asset.state is AssetState.AWAITING_REVIEW:
+        unreviewed = " (no speech)" if _no_speech(catalog, asset) else " WITHOUT CAPTION REVIEW (--allow-unreviewed)"
     catalog.set_state(asset.id, AssetState.PUBLISHED,
                       detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged"
                              f"{unreviewed}")
-    return PublishResult(asset.id, prefix, uploaded, sent, skipped, tuple(sent_paths))
+    refreshed = share.refresh_pages(settings, catalog, store, asset.id) if uploaded else 0
+    return PublishResult(asset.id, prefix, uploaded, sent, skipped, tuple(sent_paths), refreshed)
 
 
 def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> int:

@@ -113,23 +113,22 @@ def _ensure_player_script(store: ObjectStore) -> str:
     return key
 
 
-def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str, expires_s: int,
-           audience: str | None = None) -> ShareResult:
-    if expires_s > MAX_LINK_SECONDS:
-        raise UsageError(f"--expires {format_duration(expires_s)} is longer than 7d, the most a signed link "
-                         "can last; share again when it expires")
-    asset = catalog.get(asset_id)
-    if asset.state is not AssetState.PUBLISHED:
-        raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
-                         f"`pipeline publish {asset.id}`")
+@dataclass(frozen=True)
+class _Written:
+    page_url: str
+    video_url: str
+    captions_url: str | None
+
+
+def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset, folder: str,
+                 expires_at: datetime) -> _Written:
+    """Write (or rewrite) one link's page and signed playlists, every address valid until `expires_at`."""
     out_dir, prefix = settings.output_dir / asset.id, asset_prefix(settings, asset)
     renditions = catalog.renditions(asset.id)
     video = next((r for r in renditions if r.kind is RenditionKind.MP4), None)
     if video is None or store.head(f"{prefix}/{video.path}") is None:
         raise UsageError(f"asset {asset.id}: its video is not in storage; run `pipeline publish {asset.id}`")
-    link_id = secrets.token_hex(8)
-    folder = f"{SHARES}/{link_id}"
-    address = _addresser(settings, store, expires_s)
+    address = _addresser(settings, store, max(1, int((expires_at - now()).total_seconds())))
     master_url = _upload_playlists(out_dir, asset, catalog, store, folder, prefix, address)
     track = next(iter(catalog.caption_tracks(asset.id)), None)
     captions_url = address(f"{prefix}/{track.path}") if track and track.cue_count else None
@@ -146,13 +145,37 @@ def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: s
         reviewed=bool(track and track.state is CaptionState.APPROVED), no_speech=bool(
             track and track.state is CaptionState.NO_SPEECH),
         reviewer=track.reviewer if track else None, player_url=address(_ensure_player_script(store)),
-        expires_at=None if settings.publish.public_base_url else now() + timedelta(seconds=expires_s),
-        timestamp=vtt.timestamp)
+        expires_at=None if settings.publish.public_base_url else expires_at, timestamp=vtt.timestamp)
     page_key = f"{folder}/index.html"
     store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
-    link = ShareLink(link_id, asset.id, page_key, audience, _who(), now(), now() + timedelta(seconds=expires_s))
+    return _Written(address(page_key), address(f"{prefix}/{video.path}"), captions_url)
+
+
+def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str, expires_s: int,
+           audience: str | None = None) -> ShareResult:
+    if expires_s > MAX_LINK_SECONDS:
+        raise UsageError(f"--expires {format_duration(expires_s)} is longer than 7d, the most a signed link "
+                         "can last; share again when it expires")
+    asset = catalog.get(asset_id)
+    if asset.state is not AssetState.PUBLISHED:
+        raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
+                         f"`pipeline publish {asset.id}`")
+    link_id = secrets.token_hex(8)
+    expires_at = now() + timedelta(seconds=expires_s)
+    written = _write_share(settings, catalog, store, asset, f"{SHARES}/{link_id}", expires_at)
+    link = ShareLink(link_id, asset.id, f"{SHARES}/{link_id}/index.html", audience, _who(), now(), expires_at)
     catalog.add_share_link(link)
-    return ShareResult(link, address(page_key), address(f"{prefix}/{video.path}"), captions_url)
+    return ShareResult(link, written.page_url, written.video_url, written.captions_url)
+
+
+def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> int:
+    """Rewrite the pages of the asset's active links after its captions changed; their addresses and expiry
+    stay as they were. Returns how many pages were rewritten."""
+    asset = catalog.get(asset_id)
+    active = [link for link in catalog.share_links(asset.id) if is_active(link)]
+    for link in active:
+        _write_share(settings, catalog, store, asset, f"{SHARES}/{link.id}", link.expires_at)
+    return len(active)
 
 
 def _who() -> str:
