@@ -93,6 +93,7 @@ captions = sa.Table(
     sa.Column("reviewer", sa.Text),
     sa.Column("approved_at", sa.DateTime(timezone=True)),
     sa.Column("approved_sha256", sa.String(64)),  # the file the reviewer approved; publish checks it
+    sa.Column("override_reason", sa.Text),  # why it was approved despite error-level quality problems
 )
 
 share_links = sa.Table(
@@ -313,7 +314,8 @@ class Catalog:
         return [CaptionTrack(r.asset_id, r.language, r.path, CaptionState(r.state), r.cue_count, r.engine,
                              r.model, r.reviewer, _utc(r.approved_at), r.approved_sha256) for r in rows]
 
-    def approve_captions(self, asset_id: str, reviewer: str, file_sha256: dict[str, str]) -> Asset:
+    def approve_captions(self, asset_id: str, reviewer: str, file_sha256: dict[str, str],
+                         override_reason: str | None = None) -> Asset:
         """Approve every caption track of an asset awaiting review, and the asset with them, atomically.
         `file_sha256` holds, per language, the SHA-256 of the caption file the reviewer approved."""
         stamp = now()
@@ -328,11 +330,13 @@ class Catalog:
             for language, digest in file_sha256.items():
                 conn.execute(captions.update().where(
                     (captions.c.asset_id == asset_id) & (captions.c.language == language))
-                    .values(reviewer=reviewer, approved_at=stamp, approved_sha256=digest))
+                    .values(reviewer=reviewer, approved_at=stamp, approved_sha256=digest,
+                            override_reason=override_reason))
             conn.execute(assets.update().where(assets.c.id == asset_id)
                          .values(state=AssetState.APPROVED.value, updated_at=stamp))
+            overridden = f"; quality errors overridden: {override_reason}" if override_reason else ""
             conn.execute(events.insert().values(asset_id=asset_id, state=AssetState.APPROVED.value, at=stamp,
-                                                detail=f"captions approved by {reviewer}"))
+                                                detail=f"captions approved by {reviewer}{overridden}"))
         return self.get(asset_id)
 
     # -- share links ------------------------------------------------------------------------------------

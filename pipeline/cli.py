@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from pipeline import __version__, config, runner
+from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("approve", "approve an asset's captions after checking them")
     p.add_argument("id", metavar="ID")
     p.add_argument("--reviewer", required=True, metavar="NAME", help="who checked the captions")
+    p.add_argument("--override", metavar="REASON", help="approve despite error-level caption problems; the "
+                   "reason is recorded")
+    p = add("captions", "caption tools: check the captions of an asset or of a WebVTT file")
+    p.add_argument("action", choices=("check",))
+    p.add_argument("target", metavar="ID|FILE", help="an asset id, or a .vtt file")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
     p.add_argument("--allow-unreviewed", action="store_true",
@@ -133,9 +140,35 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
-    asset = review.approve(_open(settings), settings.output_dir, args.id, args.reviewer)
+    asset = review.approve(settings, _open(settings), args.id, args.reviewer, args.override)
     print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
     return 0
+
+
+def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    if target.suffix.lower() == ".vtt" and target.is_file():
+        report = {target.name: quality.check(vtt.read_vtt(target),
+                                             quality.rules_for(settings.captions.preset,
+                                                               settings.captions.max_chars_per_line,
+                                                               settings.captions.max_lines))}
+    else:
+        report = review.quality_report(settings, _open(settings), args.target)
+    found = [v for violations in report.values() for v in violations]
+    error_count = len(quality.errors(found))
+    if args.json:
+        print(json.dumps({"errors": error_count, "warnings": len(found) - error_count, "violations": [
+            {"track": track, "cue": v.cue, "start": vtt.timestamp(v.start_ms), "rule": v.rule, "level": v.level.value,
+             "value": v.value, "limit": v.limit, "message": v.message}
+            for track, violations in report.items() for v in violations]}, indent=2))
+    else:
+        rows = [(track, str(v.cue), vtt.timestamp(v.start_ms), v.level.value, v.rule, f"{v.value:g}", f"{v.limit:g}",
+                 v.message) for track, violations in report.items() for v in violations]
+        if rows:
+            print(format_table(rows, ("TRACK", "CUE", "START", "LEVEL", "RULE", "VALUE", "LIMIT", "PROBLEM")))
+        print(f"{error_count} error(s), {len(found) - error_count} warning(s) "
+              f"({settings.captions.preset} rules)")
+    return 1 if error_count else 0
 
 
 def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
@@ -259,7 +292,8 @@ def cmd_storage(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "run": cmd_run, "status": cmd_status, "approve": cmd_approve, "publish": cmd_publish, "share": cmd_share,
+    "run": cmd_run, "status": cmd_status, "approve": cmd_approve, "captions": cmd_captions,
+    "publish": cmd_publish, "share": cmd_share,
     "unpublish": cmd_unpublish, "review": cmd_review, "storage": cmd_storage,
 }
 

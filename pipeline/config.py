@@ -65,6 +65,8 @@ class CaptionSettings:
     engine: str = _setting("faster-whisper", "speech recogniser", choices=("faster-whisper",))
     model: str = _setting("", "empty: the bundled offline tiny.en; else a faster-whisper model name or folder")
     language: str = _setting("en", "spoken language of the masters (ISO 639-1)")
+    preset: str = _setting("children", "caption quality rules: children (strictest, the default), bbc or netflix",
+                           choices=("children", "bbc", "netflix"))
     device: str = _setting("auto", "where Whisper runs", choices=("auto", "cpu", "cuda"))
     compute_type: str = _setting("default", "CTranslate2 precision; default: int8 on CPU, float16 on GPU",
                                  choices=("default", "int8", "int8_float16", "float16", "float32"))

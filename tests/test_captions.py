@@ -25,7 +25,7 @@ def test_sentences_become_cues_with_balanced_lines() -> None:
                                  "If something worries you, talk to an adult you trust."), Layout())
     assert cues == [
         Cue(0, 2620, "Welcome to our short film\nabout staying safe online."),
-        Cue(2700, 5660, "If something worries you,\ntalk to an adult you trust."),
+        Cue(2700, 6160, "If something worries you,\ntalk to an adult you trust."),
     ]
 
 

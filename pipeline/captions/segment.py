@@ -37,6 +37,7 @@ class Layout:
     target_cue_ms: int = 1500
     pause_break_ms: int = 500
     max_end_extension_ms: int = 500
+    target_cps: float = 13.0
 
 
 def _bare(word: str) -> str:
@@ -148,8 +149,10 @@ def _timed(chunks: list[list[Word]], layout: Layout) -> list[Cue]:
             start = cues[-1].end_ms + MIN_GAP_MS
         limit = chunks[index + 1][0].start_ms - MIN_GAP_MS if index + 1 < len(chunks) else None
         end = max(last_end, start + layout.min_cue_ms)
-        if end - start < layout.target_cue_ms:
-            end = max(end, min(start + layout.target_cue_ms, last_end + layout.max_end_extension_ms))
+        # Held up to 0.5 s after the last word, as far as needed for the target duration and reading speed.
+        wanted = max(start + layout.target_cue_ms, start + round(_text_length([w.text for w in chunk]) * 1000
+                                                                  / layout.target_cps))
+        end = max(end, min(wanted, last_end + layout.max_end_extension_ms))
         if limit is not None:
             if limit - end <= GAP_CLOSE_MS:
                 end = limit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.captions import segment, vtt
+from pipeline.captions import quality, segment, vtt
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack
@@ -19,7 +19,8 @@ def layout(settings: CaptionSettings) -> segment.Layout:
         max_chars_per_line=settings.max_chars_per_line, max_lines=settings.max_lines,
         max_cue_ms=int(settings.max_cue_seconds * 1000), min_cue_ms=int(settings.min_cue_seconds * 1000),
         target_cue_ms=max(int(settings.min_cue_seconds * 1000), 1500),
-        pause_break_ms=int(settings.pause_break_seconds * 1000))
+        pause_break_ms=int(settings.pause_break_seconds * 1000),
+        target_cps=quality.PRESETS[settings.preset].target_cps)
 
 
 def _done(job: Job, language: str) -> bool:

@@ -6,26 +6,50 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline import fsutil
-from pipeline.captions import vtt
+from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
+from pipeline.config import CaptionSettings, Settings
 from pipeline.errors import PipelineError, UsageError
 from pipeline.models import Asset, AssetState, CaptionState, Cue
 from pipeline.stages import playlists
 
 
-def approve(catalog: Catalog, out_dir: Path, asset_id: str, reviewer: str) -> Asset:
-    """Approve the captions as they are on disk now; publish checks that they have not changed since."""
+def rules(settings: CaptionSettings, asset: Asset) -> quality.Rules:
+    portrait = bool(asset.width and asset.height and asset.height > asset.width)
+    return quality.rules_for(settings.preset, settings.max_chars_per_line, settings.max_lines, portrait)
+
+
+def quality_report(settings: Settings, catalog: Catalog, asset_id: str) -> dict[str, list[quality.Violation]]:
+    """Every quality problem of each caption track of the asset, by language."""
+    asset = catalog.get(asset_id)
+    return {track.language: quality.check(vtt.read_vtt(settings.output_dir / asset.id / track.path),
+                                          rules(settings.captions, asset))
+            for track in catalog.caption_tracks(asset.id)}
+
+
+def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str,
+            override_reason: str | None = None) -> Asset:
+    """Approve the captions as they are on disk now; publish checks that they have not changed since.
+    Error-level quality problems block approval unless the reviewer gives a reason, which is recorded."""
     name = " ".join(reviewer.split())
     if not name:
         raise UsageError("--reviewer: give the name of the person who checked the captions")
     asset = catalog.get(asset_id)
+    out_dir = settings.output_dir
     digests = {}
     for track in catalog.caption_tracks(asset.id):
         path = out_dir / asset.id / track.path
         if not path.is_file():
             raise PipelineError(f"{path}: caption file missing; run `pipeline run` to make it again")
         digests[track.language] = fsutil.sha256_file(path)
-    return catalog.approve_captions(asset.id, name, digests)
+    reason = " ".join((override_reason or "").split()) or None
+    blocking = [v for found in quality_report(settings, catalog, asset.id).values() for v in quality.errors(found)]
+    if blocking and not reason:
+        first = blocking[0]
+        raise UsageError(f"asset {asset.id}: {len(blocking)} caption error(s), first at cue {first.cue}: "
+                         f"{first.message} ({first.rule} {first.value:g}, limit {first.limit:g}); fix them, or "
+                         "approve anyway with --override \"why\"; `pipeline captions check` lists them all")
+    return catalog.approve_captions(asset.id, name, digests, reason if blocking else None)
 
 
 def replace_captions(catalog: Catalog, out_dir: Path, asset_id: str, language: str, cues: list[Cue]) -> Asset:

@@ -1,0 +1,77 @@
+"""Caption quality rules and the approval gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+from pipeline.captions import quality, vtt
+from pipeline.catalog import Catalog
+from pipeline.errors import UsageError
+from pipeline.models import AssetState, CaptionState, CaptionTrack, Cue
+from pipeline.stages import review
+from tests.conftest import make_project
+
+CHILDREN = quality.PRESETS["children"]
+
+
+def test_a_good_cue_has_no_violations() -> None:
+    assert quality.check([Cue(0, 3000, "Talk to an adult\nyou trust.")], CHILDREN) == []
+
+
+def test_each_rule_with_its_value_and_limit() -> None:
+    cues = [
+        Cue(0, 1200, "This line is far too long for a child to read in time"),  # 53 chars, 44 cps
+        Cue(1100, 1900, "Overlaps"),
+        Cue(2000, 10000, "one\ntwo\nthree"),
+    ]
+    found = [(v.cue, v.rule, v.level.value, v.value, v.limit) for v in quality.check(cues, CHILDREN)]
+    assert found == [
+        (1, "chars_per_line", "error", 53, 42),
+        (1, "reading_speed", "error", 44.17, 17.0),
+        (1, "duration", "warning", 1200, 1500),
+        (1, "time_per_word", "warning", 1200, 3900),
+        (2, "overlap", "error", 100, 0),
+        (2, "duration", "error", 800, 1000),
+        (3, "lines", "error", 3, 2),
+        (3, "duration", "error", 8000, 7000),
+    ]
+
+
+def test_presets_and_portrait_limits() -> None:
+    cue = Cue(0, 3000, "A line of exactly thirty-nine characters")
+    assert [v.rule for v in quality.check([cue], quality.PRESETS["children"])] == ["chars_per_line"]
+    assert quality.check([cue], quality.PRESETS["netflix"]) == []
+    portrait = quality.rules_for("children", portrait=True)
+    assert (portrait.chars_per_line, portrait.max_lines) == (25, 3)
+
+
+def test_captions_check_on_a_file(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    path = tmp_path / "fast.vtt"
+    vtt.write_vtt(path, [Cue(0, 1500, "Too many words for one short moment")])
+    done = project.cli("captions", "check", str(path), "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["errors"] == 1 and report["violations"][0]["rule"] == "reading_speed"
+    text = project.cli("captions", "check", str(path))
+    assert "1 error(s)" in text.stdout and "too fast to read" in text.stdout
+
+
+def test_errors_block_approval_unless_overridden_with_a_reason(tmp_path: Path) -> None:
+    settings = config.parse({}, tmp_path)
+    catalog = Catalog.open(settings.state_dir)
+    asset = catalog.add_asset("a" * 64, "talk.mp4", 1)
+    catalog.set_state(asset.id, AssetState.PROCESSING)
+    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", [Cue(0, 900, "Much too fast to read")])
+    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1,
+                                           "faster-whisper", "tiny.en", None, None))
+    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    with pytest.raises(UsageError, match=r"2 caption error\(s\), first at cue 1: too fast to read"):
+        review.approve(settings, catalog, asset.id, "Ann")
+    approved = review.approve(settings, catalog, asset.id, "Ann", override_reason="matches the on-screen text")
+    assert approved.state is AssetState.APPROVED
+    assert "overridden: matches the on-screen text" in (catalog.events(asset.id)[-1].detail or "")
