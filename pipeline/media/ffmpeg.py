@@ -1,9 +1,11 @@
-"""The only code that builds and runs ffmpeg and ffprobe commands.
+"""Finding, probing and running ffmpeg and ffprobe. Only the media package builds ffmpeg commands: this
+module runs them, and media/encode.py builds the rendition graphs.
 
 Commands are argument lists built with ffmpeg-python, never shell strings. Input paths carry the `file:`
-protocol prefix so that a name starting with a dash or containing a colon is read as a plain file. Each command
-runs in its own process group with a time limit, reports progress through a callback, is logged in full at
-debug level, and on failure raises MediaError whose message ends with the tail of ffmpeg's stderr.
+protocol prefix so that a name starting with a dash or containing a colon is read as a plain file, and inputs
+are limited to a container allowlist read from plain files only. Each command runs in its own process group
+with a time limit, reports progress through a callback, is logged in full at debug level, and on failure raises
+MediaError whose message ends with the tail of ffmpeg's stderr.
 """
 
 from __future__ import annotations
