@@ -70,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reviewer", required=True, metavar="NAME", help="who checked the captions")
     p.add_argument("--override", metavar="REASON", help="approve despite error-level caption problems; the "
                    "reason is recorded")
-    p = add("captions", "caption tools: check the captions of an asset or of a WebVTT file")
-    p.add_argument("action", choices=("check",))
-    p.add_argument("target", metavar="ID|FILE", help="an asset id, or a .vtt file")
+    p = add("captions", "caption tools: check the captions of an asset or a WebVTT file; export them to, or "
+                        "import them from, a .vtt or .srt file edited in another program")
+    p.add_argument("action", choices=("check", "export", "import"))
+    p.add_argument("target", metavar="ID|FILE", help="an asset id (check: or a .vtt file)")
+    p.add_argument("file", metavar="FILE", nargs="?", help="export/import: the .vtt or .srt file")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
@@ -146,6 +148,17 @@ def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action in ("export", "import"):
+        if not args.file:
+            raise UsageError(f"pipeline captions {args.action} ID FILE: give the .vtt or .srt file")
+        catalog = _open(settings)
+        if args.action == "export":
+            count = review.export_captions(settings, catalog, args.target, Path(args.file))
+            print(f"Wrote {count} cues to {args.file}.")
+            return 0
+        asset = review.import_captions(settings, catalog, args.target, Path(args.file))
+        print(f"Imported {args.file} into {asset.id}; it is back in review (`pipeline captions check {asset.id}`).")
+        return 0
     target = Path(args.target)
     if target.suffix.lower() == ".vtt" and target.is_file():
         report = {target.name: quality.check(vtt.read_vtt(target),

@@ -42,7 +42,11 @@ def test_run_approve_publish_share(project: Project) -> None:
     refused = project.cli("publish", asset["id"])
     assert refused.returncode == 2 and "approve" in refused.stderr
 
+    assert "NOTE\nengine: faster-whisper\nmodel: tiny.en (bundled)\nlanguage: en\n" in vtt
+    assert "status: automatic draft, not yet reviewed" in vtt
     project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    vtt = (out / "captions.en.vtt").read_text()
+    assert "status: reviewed by Ann Example" in vtt
     [first] = project.cli_json("publish")
     assert first["id"] == asset["id"] and first["uploaded_objects"] >= 4 and first["uploaded_bytes"] > 0
     [again] = project.cli_json("publish")

@@ -10,7 +10,7 @@ import pytest
 from pipeline import config
 from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
-from pipeline.errors import UsageError
+from pipeline.errors import CaptionError, UsageError
 from pipeline.models import AssetState, CaptionState, CaptionTrack, Cue
 from pipeline.stages import review
 from tests.conftest import make_project
@@ -75,3 +75,41 @@ def test_errors_block_approval_unless_overridden_with_a_reason(tmp_path: Path) -
     approved = review.approve(settings, catalog, asset.id, "Ann", override_reason="matches the on-screen text")
     assert approved.state is AssetState.APPROVED
     assert "overridden: matches the on-screen text" in (catalog.events(asset.id)[-1].detail or "")
+
+
+def test_srt_round_trip_and_a_bad_file_is_named(tmp_path: Path) -> None:
+    cues = [Cue(0, 1500, "Tom & Jerry <3"), Cue(2000, 3500, "Two\nlines")]
+    srt = vtt.format_srt(cues)
+    assert srt == "1\n00:00:00,000 --> 00:00:01,500\nTom & Jerry <3\n\n2\n00:00:02,000 --> 00:00:03,500\nTwo\nlines\n"
+    (tmp_path / "edited.srt").write_text(srt)
+    assert vtt.read_captions_file(tmp_path / "edited.srt") == cues
+    (tmp_path / "broken.srt").write_text("1\n00:00:05,000 --> 00:00:01,000\nbackwards\n")
+    with pytest.raises(CaptionError, match="broken.srt"):
+        vtt.read_captions_file(tmp_path / "broken.srt")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(CaptionError, match=r"notes.txt: not a .vtt or .srt file"):
+        vtt.read_captions_file(tmp_path / "notes.txt")
+
+
+def test_import_puts_the_asset_back_in_review_and_export_writes_srt(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    asset = catalog.add_asset("b" * 64, "talk.mp4", 1)
+    catalog.set_state(asset.id, AssetState.PROCESSING)
+    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", [Cue(0, 3000, "Talk to an adult.")])
+    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1,
+                                           "faster-whisper", "tiny.en", None, None))
+    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    project.cli("approve", asset.id, "--reviewer", "Ann", check=True)
+    exported = tmp_path / "out.srt"
+    project.cli("captions", "export", asset.id, str(exported), check=True)
+    assert exported.read_text() == "1\n00:00:00,000 --> 00:00:03,000\nTalk to an adult.\n"
+    exported.write_text(exported.read_text().replace("an adult", "an adult you trust"))
+    done = project.cli("captions", "import", asset.id, str(exported), check=True)
+    assert "back in review" in done.stdout
+    assert project.cli_json("status")[0]["state"] == "awaiting_review"
+    stored = (settings.output_dir / asset.id / "captions.en.vtt").read_text()
+    assert "Talk to an adult you trust." in stored and "status: imported from out.srt, not yet reviewed" in stored
+    refused = project.cli("captions", "import", asset.id, str(tmp_path / "missing.srt"))
+    assert refused.returncode == 1 and "missing.srt: file not found" in refused.stderr

@@ -45,8 +45,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def format_vtt(cues: list[Cue]) -> str:
+def format_vtt(cues: list[Cue], note: dict[str, str] | None = None) -> str:
+    """WebVTT text; `note` (provenance: engine, model, when, reviewed or not) becomes a NOTE block."""
     blocks = ["WEBVTT\n"]
+    if note:
+        lines = [f"{key}: {' '.join(clean_text(value).split()).replace('-->', '->')}" for key, value in note.items()]
+        blocks.append("NOTE\n" + "\n".join(lines) + "\n")
     for cue in cues:
         if cue.end_ms <= cue.start_ms:
             raise CaptionError(f"cue at {timestamp(cue.start_ms)} ends before it starts")
@@ -54,18 +58,22 @@ def format_vtt(cues: list[Cue]) -> str:
     return "\n".join(blocks)
 
 
-def parse_vtt(text: str) -> list[Cue]:
+def parse_vtt(text: str, format: str = "vtt") -> list[Cue]:
+    """Cues of a WebVTT (or, with format="srt", SubRip) text."""
     try:
-        captions = webvtt.from_buffer(io.StringIO(text), strict=True)
+        captions = webvtt.from_buffer(io.StringIO(text), format=format, strict=format == "vtt")
     except Exception as exc:  # webvtt-py raises several unrelated types for malformed files
         raise CaptionError(f"not valid WebVTT: {exc}") from exc
+    if format == "srt":  # SubRip has no escaping: its text is taken as it is
+        return [Cue(parse_timestamp(c.start), parse_timestamp(c.end), clean_text(c.raw_text))
+                for c in captions.captions]
     return [Cue(parse_timestamp(c.start), parse_timestamp(c.end), html.unescape(c.raw_text))
             for c in captions.captions]
 
 
-def write_vtt(path: Path, cues: list[Cue]) -> None:
+def write_vtt(path: Path, cues: list[Cue], note: dict[str, str] | None = None) -> None:
     """Write cues to `path` atomically, after checking that the text reads back as the same cues."""
-    text = format_vtt(cues)
+    text = format_vtt(cues, note)
     expected = [Cue(c.start_ms, c.end_ms, clean_text(c.text)) for c in cues]
     if parse_vtt(text) != expected:
         raise CaptionError(f"{path.name}: WebVTT did not read back as written; not saved")
@@ -74,3 +82,33 @@ def write_vtt(path: Path, cues: list[Cue]) -> None:
 
 def read_vtt(path: Path) -> list[Cue]:
     return parse_vtt(path.read_text(encoding="utf-8"))
+
+
+def format_srt(cues: list[Cue]) -> str:
+    """SubRip text, for editors such as Subtitle Edit and Aegisub."""
+    blocks = []
+    for index, cue in enumerate(cues, start=1):
+        start, end = timestamp(cue.start_ms).replace(".", ","), timestamp(cue.end_ms).replace(".", ",")
+        blocks.append(f"{index}\n{start} --> {end}\n{clean_text(cue.text).replace('-->', '->')}\n")
+    return "\n".join(blocks)
+
+
+def read_captions_file(path: Path) -> list[Cue]:
+    """Cues of a .vtt or .srt file edited elsewhere; a file that cannot be read is refused, naming it."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("vtt", "srt"):
+        raise CaptionError(f"{path.name}: not a .vtt or .srt file; export WebVTT or SubRip from your editor")
+    if not path.is_file():
+        raise CaptionError(f"{path}: file not found; check the path")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaptionError(f"{path.name}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from exc
+    try:
+        cues = parse_vtt(text, format=kind)
+    except CaptionError as exc:
+        raise CaptionError(f"{path.name}: {exc}; check the file in your caption editor") from exc
+    bad = next((c for c in cues if c.end_ms <= c.start_ms), None)
+    if bad is not None:
+        raise CaptionError(f"{path.name}: the cue at {timestamp(bad.start_ms)} ends before it starts; fix its times")
+    return cues

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.captions import quality, segment, vtt
+from pipeline.catalog import now
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack
@@ -23,6 +24,12 @@ def layout(settings: CaptionSettings) -> segment.Layout:
         target_cps=quality.PRESETS[settings.preset].target_cps)
 
 
+def provenance(engine: str, model: str, language: str, status: str) -> dict[str, str]:
+    """What the captions' NOTE block says about where they came from (the catalog holds the same)."""
+    return {"engine": engine, "model": model, "language": language,
+            "written": now().strftime("%Y-%m-%dT%H:%M:%SZ"), "status": status}
+
+
 def _done(job: Job, language: str) -> bool:
     return any(t.language == language and (job.out_dir / t.path).is_file()
                for t in job.catalog.caption_tracks(job.asset.id))
@@ -40,7 +47,8 @@ def caption(job: Job) -> None:
         words, model, engine = transcript.words, transcript.model, transcriber.engine
     cues = segment.segment(words, layout(settings))
     path = caption_path(settings.language)
-    vtt.write_vtt(job.out_dir / path, cues)
+    vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, settings.language, "automatic draft, "
+                                                        "not yet reviewed"))
     state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, settings.language, path, state, len(cues),
                                                engine, model, None, None))
