@@ -62,8 +62,10 @@ class TranscodeSettings:
 
 @dataclass(frozen=True)
 class CaptionSettings:
-    engine: str = _setting("faster-whisper", "speech recogniser", choices=("faster-whisper",))
-    model: str = _setting("", "empty: the bundled offline tiny.en; else a faster-whisper model name or folder")
+    engine: str = _setting("faster-whisper", "speech recogniser; openai-whisper needs the openai extra "
+                           "(make install-openai)", choices=("faster-whisper", "openai-whisper"))
+    model: str = _setting("", "empty: the bundled offline tiny.en; else a model name, or a model folder "
+                          "(faster-whisper) or checkpoint file (openai-whisper)")
     language: str = _setting("en", "spoken language of the masters (ISO 639-1)")
     preset: str = _setting("children", "caption quality rules: children (strictest, the default), bbc or netflix",
                            choices=("children", "bbc", "netflix"))

@@ -63,7 +63,7 @@ class Runner:
 
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
-            self._transcriber = make_transcriber(self.settings.captions)
+            self._transcriber = make_transcriber(self.settings.captions, self.settings.state_dir / "models")
         return self._transcriber
 
     def run(self, masters: list[Path]) -> list[Outcome]:

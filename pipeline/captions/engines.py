@@ -127,7 +127,62 @@ class FasterWhisper:
         return words, str(info.language)
 
 
-def make_transcriber(settings: CaptionSettings) -> Transcriber:
+class OpenAIWhisper:
+    """openai-whisper (PyTorch, float32 on the CPU). Offline it uses a checkpoint converted once from the
+    bundled CTranslate2 tiny.en, kept in the state folder."""
+
+    engine = "openai-whisper"
+
+    def __init__(self, settings: CaptionSettings, model_cache: Path) -> None:
+        self.settings = settings
+        self.model_cache = model_cache
+        self._model: Any = None
+
+    def _checkpoint(self) -> str:
+        if self.settings.model:
+            return self.settings.model
+        target = self.model_cache / "openai-whisper-tiny.en.pt"
+        if not target.is_file():
+            from pipeline.captions import convert
+
+            convert.convert(bundled_model_path(), target)
+        return str(target)
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                import whisper
+            except ImportError as exc:
+                raise CaptionError('[captions] engine = "openai-whisper" needs the openai extra: run '
+                                   "`make install-openai`") from exc
+            checkpoint = self._checkpoint()
+            device = "cuda" if self.settings.device == "cuda" else "cpu"
+            try:
+                self._model = whisper.load_model(checkpoint, device=device)
+            except Exception as exc:  # a missing file, a bad checkpoint, a name needing the network
+                raise CaptionError(f"[captions] model = {checkpoint!r} could not be loaded by openai-whisper "
+                                   f"({exc}); name a checkpoint file or leave it empty") from exc
+        return self._model
+
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript:
+        audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
+        model = self._load()
+        # The same decoding choices as for faster-whisper, where openai-whisper has them.
+        result = model.transcribe(audio, language=self.settings.language, word_timestamps=True, fp16=False,
+                                  condition_on_previous_text=False, hallucination_silence_threshold=2.0,
+                                  verbose=None)
+        words = [Word(int(round(w["start"] * 1000)), int(round(w["end"] * 1000)), str(w["word"]).strip(),
+                      float(w["probability"]))
+                 for segment in result.get("segments", []) for w in segment.get("words", [])]
+        if on_progress:
+            on_progress(1.0)
+        return Transcript(words=words, language=str(result.get("language", self.settings.language)),
+                          model=self.settings.model or "tiny.en (bundled, converted)")
+
+
+def make_transcriber(settings: CaptionSettings, model_cache: Path) -> Transcriber:
     if settings.engine == "faster-whisper":
         return FasterWhisper(settings)
+    if settings.engine == "openai-whisper":
+        return OpenAIWhisper(settings, model_cache)
     raise CaptionError(f"[captions] engine = {settings.engine!r} is not available")
