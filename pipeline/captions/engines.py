@@ -170,7 +170,7 @@ class OpenAIWhisper:
         # The same decoding choices as for faster-whisper, where openai-whisper has them.
         result = model.transcribe(audio, language=self.settings.language, word_timestamps=True, fp16=False,
                                   condition_on_previous_text=False, hallucination_silence_threshold=2.0,
-                                  verbose=None)
+                                  beam_size=5, best_of=5, verbose=None)
         words = [Word(int(round(w["start"] * 1000)), int(round(w["end"] * 1000)), str(w["word"]).strip(),
                       float(w["probability"]))
                  for segment in result.get("segments", []) for w in segment.get("words", [])]
