@@ -24,8 +24,10 @@ DEFAULT_CONFIG_NAME = "config.toml"
 
 
 def _setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
-             choices: tuple[str, ...] | None = None) -> Any:
-    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices})
+             choices: tuple[str, ...] | None = None, item: type | None = None) -> Any:
+    """A setting: its default, a one-line description, and what it allows (`item`: a list's element type)."""
+    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "choices": choices,
+                                            "item": item})
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class CaptionSettings:
     language: str = _setting("en", "spoken language of the masters (ISO 639-1)")
     preset: str = _setting("children", "caption quality rules: children (strictest, the default), bbc or netflix",
                            choices=("children", "bbc", "netflix"))
+    glossary: tuple[str, ...] = _setting((), "names of places, agencies and programmes, e.g. [\"NSPCC\", \"Barnet\"]: "
+                                         "given to the model, and near-misses are flagged", item=str)
     device: str = _setting("auto", "where Whisper runs", choices=("auto", "cpu", "cuda"))
     compute_type: str = _setting("default", "CTranslate2 precision; default: int8 on CPU, float16 on GPU",
                                  choices=("default", "int8", "int8_float16", "float16", "float32"))
@@ -162,7 +166,7 @@ def _describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
 
 def _check_list(section: str, f: dataclasses.Field[Any], value: Any, source: str) -> tuple[Any, ...]:
     default: tuple[Any, ...] = f.default  # type: ignore[assignment]
-    item_kind = type(default[0])
+    item_kind = f.metadata["item"] or type(default[0])
     ok = isinstance(value, list) and bool(value) and all(
         isinstance(v, item_kind) and not isinstance(v, bool) for v in value)
     meta = f.metadata

@@ -42,6 +42,11 @@ def test_run_approve_publish_share(project: Project) -> None:
     refused = project.cli("publish", asset["id"])
     assert refused.returncode == 2 and "approve" in refused.stderr
 
+    # The draft meets the caption rules, and Whisper's words are kept, with their confidence, for the reviewer.
+    check = project.cli("captions", "check", asset["id"], "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["errors"] == 0
+    words = json.loads((out / "captions.en.words.json").read_text())
+    assert [w["text"] for w in words][:4] == ["Welcome", "to", "our", "short"]
     assert "NOTE\nengine: faster-whisper\nmodel: tiny.en (bundled)\nlanguage: en\n" in vtt
     assert "status: automatic draft, not yet reviewed" in vtt
     project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)

@@ -116,7 +116,8 @@ class FasterWhisper:
         segments, info = self._load().transcribe(
             audio, language=self.settings.language, word_timestamps=True, vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 500}, condition_on_previous_text=False,
-            hallucination_silence_threshold=2.0, beam_size=5)
+            hallucination_silence_threshold=2.0, beam_size=5,
+            hotwords=", ".join(self.settings.glossary) or None)  # names the model should expect
         words: list[Word] = []
         for segment in segments:
             for w in segment.words or []:
@@ -170,7 +171,8 @@ class OpenAIWhisper:
         # The same decoding choices as for faster-whisper, where openai-whisper has them.
         result = model.transcribe(audio, language=self.settings.language, word_timestamps=True, fp16=False,
                                   condition_on_previous_text=False, hallucination_silence_threshold=2.0,
-                                  beam_size=5, best_of=5, verbose=None)
+                                  beam_size=5, best_of=5, verbose=None,
+                                  initial_prompt=", ".join(self.settings.glossary) or None)
         words = [Word(int(round(w["start"] * 1000)), int(round(w["end"] * 1000)), str(w["word"]).strip(),
                       float(w["probability"]))
                  for segment in result.get("segments", []) for w in segment.get("words", [])]

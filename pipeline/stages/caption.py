@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.captions import quality, segment, vtt
+from pipeline.captions import guards, quality, segment, vtt
 from pipeline.catalog import now
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
@@ -13,6 +13,11 @@ from pipeline.stages.job import Job
 
 def caption_path(language: str) -> str:
     return f"captions.{language}.vtt"
+
+
+def words_path(language: str) -> str:
+    """Whisper's words with timings, confidence and flags, for the reviewer (never published)."""
+    return f"captions.{language}.words.json"
 
 
 def layout(settings: CaptionSettings) -> segment.Layout:
@@ -45,6 +50,8 @@ def caption(job: Job) -> None:
         transcriber = job.transcriber()
         transcript = transcriber.transcribe(pcm, on_progress=job.on_progress)
         words, model, engine = transcript.words, transcript.model, transcriber.engine
+    guards.write_words(job.out_dir / words_path(settings.language),
+                       guards.flag_words(words, settings.glossary))
     cues = segment.segment(words, layout(settings))
     path = caption_path(settings.language)
     vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, settings.language, "automatic draft, "

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline import fsutil
-from pipeline.captions import quality, vtt
+from pipeline.captions import guards, quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.config import CaptionSettings, Settings
 from pipeline.errors import PipelineError, UsageError
@@ -19,12 +19,31 @@ def rules(settings: CaptionSettings, asset: Asset) -> quality.Rules:
     return quality.rules_for(settings.preset, settings.max_chars_per_line, settings.max_lines, portrait)
 
 
+def _flag_warnings(cues: list[Cue], flagged: list[guards.FlaggedWord]) -> list[quality.Violation]:
+    """Words the guards flagged, as warnings on the cue that shows them."""
+    found = []
+    for item in flagged:
+        index = next((i for i, c in enumerate(cues, start=1) if c.start_ms <= item.word.start_ms < c.end_ms + 500),
+                     None)
+        for flag in item.flags:
+            found.append(quality.Violation(index or 0, item.word.start_ms, f"word:{flag.value}",
+                                           quality.Level.WARNING, round(item.word.probability, 2), 0,
+                                           f"check \"{item.word.text}\" ({flag.value.replace('_', ' ')})"))
+    return found
+
+
 def quality_report(settings: Settings, catalog: Catalog, asset_id: str) -> dict[str, list[quality.Violation]]:
-    """Every quality problem of each caption track of the asset, by language."""
+    """Every quality problem of each caption track of the asset, by language, with the words flagged for a
+    person to check."""
     asset = catalog.get(asset_id)
-    return {track.language: quality.check(vtt.read_vtt(settings.output_dir / asset.id / track.path),
-                                          rules(settings.captions, asset))
-            for track in catalog.caption_tracks(asset.id)}
+    report = {}
+    for track in catalog.caption_tracks(asset.id):
+        folder = settings.output_dir / asset.id
+        cues = vtt.read_vtt(folder / track.path)
+        found = quality.check(cues, rules(settings.captions, asset))
+        found += _flag_warnings(cues, guards.read_words(folder / caption.words_path(track.language)))
+        report[track.language] = sorted(found, key=lambda v: (v.cue, v.start_ms))
+    return report
 
 
 def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str,
