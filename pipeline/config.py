@@ -167,14 +167,16 @@ def _describe_allowed(meta: Mapping[str, Any], kind: type) -> str:
 def _check_list(section: str, f: dataclasses.Field[Any], value: Any, source: str) -> tuple[Any, ...]:
     default: tuple[Any, ...] = f.default  # type: ignore[assignment]
     item_kind = f.metadata["item"] or type(default[0])
-    ok = isinstance(value, list) and bool(value) and all(
+    may_be_empty = not default  # a list whose default is empty (the glossary) may stay empty
+    ok = isinstance(value, list) and (bool(value) or may_be_empty) and all(
         isinstance(v, item_kind) and not isinstance(v, bool) for v in value)
     meta = f.metadata
     if ok and meta["low"] is not None:
         ok = all(meta["low"] <= v <= meta["high"] for v in value)
     if not ok:
-        raise ConfigError(f"{source}: [{section}] {f.name} = {value!r} is not allowed; expected a non-empty list, "
-                          f"each item {_describe_allowed(meta, item_kind)}", key=f"[{section}] {f.name}")
+        raise ConfigError(f"{source}: [{section}] {f.name} = {value!r} is not allowed; expected a "
+                          f"{'' if may_be_empty else 'non-empty '}list, each item "
+                          f"{_describe_allowed(meta, item_kind)}", key=f"[{section}] {f.name}")
     return tuple(value)
 
 

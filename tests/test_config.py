@@ -94,3 +94,12 @@ def test_cli_unknown_key_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = project.cli("run")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "unknown setting [storage] endpiont" in done.stderr
+
+
+def test_glossary_is_a_list_of_names_and_may_be_empty(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[captions]\nglossary = ["NSPCC", "Barnet"]\n')
+    assert config.load(str(tmp_path / "config.toml")).captions.glossary == ("NSPCC", "Barnet")
+    (tmp_path / "config.toml").write_text("[captions]\nglossary = [1]\n")
+    with pytest.raises(ConfigError, match=r"\[captions\] glossary = \[1\] is not allowed; expected a list, each item "
+                                          "a string"):
+        config.load(str(tmp_path / "config.toml"))
