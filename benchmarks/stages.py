@@ -34,7 +34,8 @@ def _once(master: Path, engine: FasterWhisper) -> dict[str, float]:
         job = Job(asset, master, settings, catalog, lambda: engine, lambda _f: None)
         ingest.probe(job)
         times["ingest (hash + probe)"] = time.perf_counter() - start
-        for name, stage in (("transcode (MP4 + HLS)", transcode.transcode), ("caption (Whisper)", caption.caption)):
+        stages = (("transcode (ladder, HLS, poster)", transcode.transcode), ("caption (Whisper)", caption.caption))
+        for name, stage in stages:
             start = time.perf_counter()
             stage(job)
             job.refresh()
@@ -56,10 +57,10 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"ffmpeg {ffmpeg.tools().version}; whisper on {engine.device} ({engine.compute_type})")
     print(f"master: {master.name}, {duration_s:.1f} s; median of {args.repeat} runs after one warm-up")
-    print(f"{'stage':<24}{'seconds':>9}{'x real time':>13}")
+    print(f"{'stage':<32}{'seconds':>9}{'x real time':>13}")
     for stage in runs[0]:
         median = statistics.median(r[stage] for r in runs)
-        print(f"{stage:<24}{median:>9.2f}{duration_s / median:>13.1f}")
+        print(f"{stage:<32}{median:>9.2f}{duration_s / median:>13.1f}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -14,6 +15,9 @@ from typing import Any
 import pytest
 
 from pipeline import config
+from pipeline.captions import vtt
+from pipeline.catalog import Catalog
+from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue
 from pipeline.storage.embedded import EmbeddedStorage
 
 
@@ -81,3 +85,13 @@ def project(tmp_path: Path) -> Iterator[Project]:
     proj = make_project(tmp_path / "project")
     yield proj
     EmbeddedStorage(proj.settings()).stop()
+
+
+def asset_awaiting_review(settings: config.Settings, catalog: Catalog, source: str, cues: list[Cue]) -> Asset:
+    """An asset as `pipeline run` leaves it, with draft captions `cues`, without running ffmpeg or Whisper."""
+    asset = catalog.add_asset(hashlib.sha256(source.encode()).hexdigest(), source, 1)
+    catalog.set_state(asset.id, AssetState.PROCESSING)
+    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", cues)
+    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, len(cues),
+                                           "faster-whisper", "tiny.en", None, None))
+    return catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)

@@ -11,9 +11,9 @@ from pipeline import config
 from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.errors import CaptionError, UsageError
-from pipeline.models import AssetState, CaptionState, CaptionTrack, Cue
+from pipeline.models import AssetState, Cue
 from pipeline.stages import review
-from tests.conftest import make_project
+from tests.conftest import asset_awaiting_review, make_project
 
 CHILDREN = quality.PRESETS["children"]
 
@@ -64,12 +64,7 @@ def test_captions_check_on_a_file(tmp_path: Path) -> None:
 def test_errors_block_approval_unless_overridden_with_a_reason(tmp_path: Path) -> None:
     settings = config.parse({}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
-    asset = catalog.add_asset("a" * 64, "talk.mp4", 1)
-    catalog.set_state(asset.id, AssetState.PROCESSING)
-    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", [Cue(0, 900, "Much too fast to read")])
-    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1,
-                                           "faster-whisper", "tiny.en", None, None))
-    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    asset = asset_awaiting_review(settings, catalog, "talk.mp4", [Cue(0, 900, "Much too fast to read")])
     with pytest.raises(UsageError, match=r"2 caption error\(s\), first at cue 1: too fast to read"):
         review.approve(settings, catalog, asset.id, "Ann")
     approved = review.approve(settings, catalog, asset.id, "Ann", override_reason="matches the on-screen text")
@@ -95,12 +90,7 @@ def test_import_puts_the_asset_back_in_review_and_export_writes_srt(tmp_path: Pa
     project = make_project(tmp_path / "p")
     settings = project.settings()
     catalog = Catalog.open(settings.state_dir)
-    asset = catalog.add_asset("b" * 64, "talk.mp4", 1)
-    catalog.set_state(asset.id, AssetState.PROCESSING)
-    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", [Cue(0, 3000, "Talk to an adult.")])
-    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1,
-                                           "faster-whisper", "tiny.en", None, None))
-    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    asset = asset_awaiting_review(settings, catalog, "talk.mp4", [Cue(0, 3000, "Talk to an adult.")])
     project.cli("approve", asset.id, "--reviewer", "Ann", check=True)
     exported = tmp_path / "out.srt"
     project.cli("captions", "export", asset.id, str(exported), check=True)

@@ -7,22 +7,16 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from pipeline import config
-from pipeline.captions import vtt
 from pipeline.catalog import Catalog
-from pipeline.models import AssetState, CaptionState, CaptionTrack, Cue
+from pipeline.models import Cue
 from pipeline.web.app import create_app
+from tests.conftest import asset_awaiting_review
 
 
 def _client(tmp_path: Path) -> tuple[TestClient, str]:
     settings = config.parse({}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
-    asset = catalog.add_asset("f" * 64, "<b>bold</b>.mp4", 5)
-    catalog.set_state(asset.id, AssetState.PROCESSING)
-    out = settings.output_dir / asset.id
-    vtt.write_vtt(out / "captions.en.vtt", [Cue(0, 1000, "<img src=x onerror=alert(1)>")])
-    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1,
-                                           "faster-whisper", "tiny.en", None, None))
-    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    asset = asset_awaiting_review(settings, catalog, "<b>bold</b>.mp4", [Cue(0, 1000, "<img src=x onerror=alert(1)>")])
     (tmp_path / "secret.txt").write_text("server file")
     return TestClient(create_app(settings, catalog)), asset.id
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import config, fsutil
+from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, UsageError
@@ -27,7 +27,6 @@ from pipeline.storage.objects import ObjectStore
 
 MANIFEST = "manifest.json"
 FAULT_KILL_AFTER_UPLOADS = "PIPELINE_TEST_KILL_AFTER_UPLOADS"  # fault injection for the crash tests
-MAX_LINK_SECONDS = config.MAX_LINK_SECONDS
 _TYPES = {".mp4": "video/mp4", ".m4s": "video/iso.segment", ".m3u8": "application/vnd.apple.mpegurl",
           ".vtt": "text/vtt; charset=utf-8", ".json": "application/json", ".jpg": "image/jpeg"}
 _IMMUTABLE = "private, max-age=31536000, immutable"
