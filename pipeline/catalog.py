@@ -7,7 +7,7 @@ Every write goes through this module: the rest of the code never sees a connecti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,95 +27,7 @@ from pipeline.models import (
     ShareLink,
     StateEvent,
 )
-
-ID_LENGTH = 12
-META = sa.MetaData()
-
-schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
-
-assets = sa.Table(
-    "assets", META,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("duration_ms", sa.Integer),
-    sa.Column("width", sa.Integer),
-    sa.Column("height", sa.Integer),
-    sa.Column("has_audio", sa.Boolean),
-    sa.Column("stage", sa.String(32)),  # the stage running now, with its progress, for `pipeline status`
-    sa.Column("progress", sa.Float),
-    sa.Column("loudness_i", sa.Float),  # the master's integrated loudness (LUFS), true peak, loudness range
-    sa.Column("loudness_tp", sa.Float),
-    sa.Column("loudness_lra", sa.Float),
-    # Random per publication: object keys include it, so links from before an unpublish never work again.
-    sa.Column("publication", sa.String(32)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-events = sa.Table(
-    "events", META,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("detail", sa.Text),
-)
-
-renditions = sa.Table(
-    "renditions", META,
-    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("path", sa.Text, nullable=False),
-    sa.Column("width", sa.Integer, nullable=False),
-    sa.Column("height", sa.Integer, nullable=False),
-    sa.Column("size_bytes", sa.BigInteger, nullable=False),
-    sa.Column("codecs", sa.String(64)),
-    sa.Column("frame_rate", sa.Float),
-    sa.Column("bandwidth", sa.Integer),
-    sa.Column("average_bandwidth", sa.Integer),
-)
-
-captions = sa.Table(
-    "captions", META,
-    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
-    sa.Column("language", sa.String(16), primary_key=True),
-    sa.Column("path", sa.Text, nullable=False),
-    sa.Column("state", sa.String(32), nullable=False),
-    sa.Column("cue_count", sa.Integer, nullable=False),
-    sa.Column("engine", sa.String(64), nullable=False),
-    sa.Column("model", sa.Text, nullable=False),
-    sa.Column("reviewer", sa.Text),
-    sa.Column("approved_at", sa.DateTime(timezone=True)),
-    sa.Column("approved_sha256", sa.String(64)),  # the file the reviewer approved; publish checks it
-    sa.Column("override_reason", sa.Text),  # why it was approved despite error-level quality problems
-)
-
-share_links = sa.Table(
-    "share_links", META,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
-    sa.Column("object_key", sa.Text, nullable=False),  # the share page the link opens
-    sa.Column("audience", sa.Text),
-    sa.Column("created_by", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
-)
-
-
-def _migration_1(conn: Connection) -> None:
-    for table in (assets, events, renditions, captions, share_links):
-        table.create(conn)
-
-
-# Append new migrations; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1,)
+from pipeline.schema import ID_LENGTH, MIGRATIONS, assets, captions, events, renditions, schema_version, share_links
 
 # Which state may follow which. Re-entering PROCESSING from PROCESSING reclaims a crashed run's asset.
 TRANSITIONS: dict[AssetState, frozenset[AssetState]] = {

@@ -89,6 +89,12 @@ class CaptionSettings:
 class ReviewSettings:
     host: str = _setting("127.0.0.1", "address the review app listens on")
     port: int = _setting(8000, "port the review app listens on", low=1, high=65535)
+    access_token: str = _setting("", "required when host is not 127.0.0.1 or localhost (reviewers sign in with "
+                                 "it); prefer the PIPELINE_REVIEW_TOKEN variable to writing it here")
+    allowed_hosts: tuple[str, ...] = _setting((), "extra Host names the app answers to when it listens on another "
+                                              "address, e.g. [\"review.example.org\"]", item=str)
+    autosave_seconds: float = _setting(2.0, "the editor saves this long after the last change", low=0.5,
+                                       high=60.0)
 
 
 @dataclass(frozen=True)

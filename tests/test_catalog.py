@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.catalog import MIGRATIONS, Catalog
+from pipeline.catalog import Catalog
 from pipeline.errors import NotFoundError, UsageError
 from pipeline.models import AssetState
+from pipeline.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -64,3 +65,18 @@ def test_only_assets_awaiting_review_can_be_approved(catalog: Catalog) -> None:
     asset = catalog.add_asset("e" * 64, "y.mp4", 1)
     with pytest.raises(UsageError, match="only assets awaiting review"):
         catalog.approve_captions(asset.id, "Ann", {})
+
+
+def test_a_catalog_made_by_the_first_release_is_migrated_in_place(tmp_path: Path) -> None:
+    """tests/data/catalog-v1.sql is the dump of a catalog written by schema version 1, with one asset."""
+    state = tmp_path / "state"
+    state.mkdir()
+    db = sqlite3.connect(state / "catalog.sqlite3")
+    db.executescript((Path(__file__).parent / "data" / "catalog-v1.sql").read_text())
+    db.close()
+    catalog = Catalog.open(state)
+    assert catalog.schema_version() == len(MIGRATIONS)
+    asset = catalog.get("abababababab")
+    assert (asset.source, asset.state) == ("x.mp4", AssetState.NEW)
+    columns = {row[1] for row in sqlite3.connect(state / "catalog.sqlite3").execute("PRAGMA table_info(captions)")}
+    assert {"revision", "generated_at", "changes_note"} <= columns

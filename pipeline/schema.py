@@ -1,0 +1,141 @@
+"""The catalog's tables and their migrations, on SQLAlchemy Core with portable types only.
+
+SQLite is the default; PostgreSQL takes the same schema for a multi-machine deployment. The tables below are
+the current shape. Migrations are appended, never edited once shipped: a later migration that adds a column
+to an existing table checks first, because migration 1 creates each table in its current shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+ID_LENGTH = 12
+META = sa.MetaData()
+
+schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
+
+assets = sa.Table(
+    "assets", META,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("has_audio", sa.Boolean),
+    sa.Column("stage", sa.String(32)),  # the stage running now, with its progress, for `pipeline status`
+    sa.Column("progress", sa.Float),
+    sa.Column("loudness_i", sa.Float),  # the master's integrated loudness (LUFS), true peak, loudness range
+    sa.Column("loudness_tp", sa.Float),
+    sa.Column("loudness_lra", sa.Float),
+    # Random per publication: object keys include it, so links from before an unpublish never work again.
+    sa.Column("publication", sa.String(32)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Migration 2. A run claims an asset with a lease; a crashed run's lease runs out and another may claim it.
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+)
+
+events = sa.Table(
+    "events", META,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+
+renditions = sa.Table(
+    "renditions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("codecs", sa.String(64)),
+    sa.Column("frame_rate", sa.Float),
+    sa.Column("bandwidth", sa.Integer),
+    sa.Column("average_bandwidth", sa.Integer),
+)
+
+captions = sa.Table(
+    "captions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("cue_count", sa.Integer, nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("reviewer", sa.Text),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_sha256", sa.String(64)),  # the file the reviewer approved; publish checks it
+    sa.Column("override_reason", sa.Text),  # why it was approved despite error-level quality problems
+    # Migration 2.
+    sa.Column("revision", sa.Integer),  # the caption_revisions number the file holds; a save names its base
+    sa.Column("generated_at", sa.DateTime(timezone=True)),
+    sa.Column("detected_language", sa.String(16)),  # what the model heard, when it differs from the declared one
+    sa.Column("changes_note", sa.Text),  # a reviewer's "request changes", until the next approval
+    sa.Column("changes_by", sa.Text),
+    sa.Column("changes_at", sa.DateTime(timezone=True)),
+)
+
+# Migration 2: every saved version of a caption track, who saved it and what changed.
+caption_revisions = sa.Table(
+    "caption_revisions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("cues", sa.Text, nullable=False),  # JSON: [[start_ms, end_ms, text], ...]
+)
+
+share_links = sa.Table(
+    "share_links", META,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
+    sa.Column("object_key", sa.Text, nullable=False),  # the share page the link opens
+    sa.Column("audience", sa.Text),
+    sa.Column("created_by", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)
+
+
+def _migration_1(conn: Connection) -> None:
+    for table in (assets, events, renditions, captions, share_links):
+        table.create(conn)
+
+
+def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...]) -> None:
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN {name} {kind}'))
+
+
+def _migration_2(conn: Connection) -> None:
+    """Leases for concurrent runs (#7); caption revisions and review decisions (#5); caption provenance (#4)."""
+    _add_columns(conn, assets, ("lease_owner", "lease_expires_at"))
+    _add_columns(conn, captions, ("revision", "generated_at", "detected_language", "changes_note", "changes_by",
+                                  "changes_at"))
+    caption_revisions.create(conn)
+
+
+# Append new migrations; never edit one that has shipped.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
