@@ -6,10 +6,12 @@
     ├── MediaError                ffmpeg/ffprobe rejected a master or failed while encoding
     ├── CaptionError              the speech recogniser could not run
     ├── StorageError              object storage unreachable, refused, or misconfigured
-    └── NotFoundError             an asset id that the catalog does not know
+    ├── NotFoundError             an asset id that the catalog does not know
+    └── ConflictError             a caption save based on a revision that is no longer the latest
 
 The CLI is the only place that turns these into messages and exit codes. Each message is one line that
-names the file or setting involved and says what to do.
+names the file or setting involved and says what to do. The review app turns them into HTTP responses
+with `http_status`.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 class PipelineError(Exception):
     exit_code = 1
+    http_status = 500
 
 
 class UsageError(PipelineError):
     exit_code = 2
+    http_status = 422
 
 
 class ConfigError(UsageError):
@@ -44,4 +48,15 @@ class StorageError(PipelineError):
 
 
 class NotFoundError(UsageError):
-    pass
+    http_status = 404
+
+
+class ConflictError(UsageError):
+    """Someone else saved first: the caller must look at their revision instead of overwriting it."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, current_revision: int, author: str) -> None:
+        super().__init__(message)
+        self.current_revision = current_revision
+        self.author = author
