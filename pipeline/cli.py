@@ -7,6 +7,7 @@ An error is one line on stderr; --debug adds the traceback.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="ID|FILE", help="an asset id (check: or a .vtt file)")
     p.add_argument("file", metavar="FILE", nargs="?", help="export/import: the .vtt or .srt file")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--reviewer", metavar="NAME", help="import: who edited the file, for the revision history "
+                   "(default: your login name)")
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
     p.add_argument("--allow-unreviewed", action="store_true",
@@ -156,8 +159,10 @@ def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
             count = review.export_captions(settings, catalog, args.target, Path(args.file))
             print(f"Wrote {count} cues to {args.file}.")
             return 0
-        asset = review.import_captions(settings, catalog, args.target, Path(args.file))
-        print(f"Imported {args.file} into {asset.id}; it is back in review (`pipeline captions check {asset.id}`).")
+        made = review.import_captions(settings, catalog, args.target, Path(args.file),
+                                      args.reviewer or getpass.getuser())
+        print(f"Imported {args.file} into {made.asset_id} as revision {made.number} ({made.summary}); it is back "
+              f"in review (`pipeline captions check {made.asset_id}`).")
         return 0
     target = Path(args.target)
     if target.suffix.lower() == ".vtt" and target.is_file():

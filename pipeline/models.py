@@ -92,6 +92,12 @@ class CaptionTrack:
     reviewer: str | None
     approved_at: datetime | None
     approved_sha256: str | None = None
+    revision: int | None = None  # the latest caption_revisions number; None before the first is recorded
+    generated_at: datetime | None = None
+    detected_language: str | None = None  # set only when the model heard another language than declared
+    changes_note: str | None = None  # a reviewer's request for changes, cleared by approval
+    changes_by: str | None = None
+    changes_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,19 @@ class Cue:
     @property
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One saved version of a caption track: who saved it, when, and what changed from the one before."""
+
+    asset_id: str
+    language: str
+    number: int
+    author: str
+    created_at: datetime
+    summary: str
+    cues: tuple[Cue, ...]
 
 
 @dataclass(frozen=True)

@@ -96,10 +96,10 @@ def test_import_puts_the_asset_back_in_review_and_export_writes_srt(tmp_path: Pa
     project.cli("captions", "export", asset.id, str(exported), check=True)
     assert exported.read_text() == "1\n00:00:00,000 --> 00:00:03,000\nTalk to an adult.\n"
     exported.write_text(exported.read_text().replace("an adult", "an adult you trust"))
-    done = project.cli("captions", "import", asset.id, str(exported), check=True)
-    assert "back in review" in done.stdout
+    done = project.cli("captions", "import", asset.id, str(exported), "--reviewer", "Sam Editor", check=True)
+    assert "as revision 2 (imported out.srt)" in done.stdout and "back in review" in done.stdout
     assert project.cli_json("status")[0]["state"] == "awaiting_review"
     stored = (settings.output_dir / asset.id / "captions.en.vtt").read_text()
-    assert "Talk to an adult you trust." in stored and "status: imported from out.srt, not yet reviewed" in stored
+    assert "Talk to an adult you trust." in stored and "status: revision 2 by Sam Editor (imported out.srt), not yet reviewed" in stored
     refused = project.cli("captions", "import", asset.id, str(tmp_path / "missing.srt"))
     assert refused.returncode == 1 and "missing.srt: file not found" in refused.stderr

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, sync_playwright
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
 from pipeline.models import Cue
-from pipeline.stages import review, share
+from pipeline.stages import editing, share
 from pipeline.storage.embedded import EmbeddedStorage
 from tests.conftest import Project, make_project
 from tests.media import sample_master, silent_video, speech_video
@@ -112,7 +112,7 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
     catalog = Catalog.open(settings.state_dir)
     cues = vtt.read_vtt(settings.output_dir / asset_id / "captions.en.vtt")
     edited = [Cue(c.start_ms, c.end_ms, c.text.replace("short film", "short video")) for c in cues]
-    review.replace_captions(catalog, settings.output_dir, asset_id, "en", edited)
+    editing.save(settings, catalog, asset_id, "en", None, "Ann Example", edited)
     assert project.cli_json("status")[0]["state"] == "awaiting_review"
     project.cli("approve", asset_id, "--reviewer", "Ann Example", check=True)
     [after_edit] = project.cli_json("publish")

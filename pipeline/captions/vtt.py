@@ -95,20 +95,29 @@ def format_srt(cues: list[Cue]) -> str:
 
 def read_captions_file(path: Path) -> list[Cue]:
     """Cues of a .vtt or .srt file edited elsewhere; a file that cannot be read is refused, naming it."""
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in ("vtt", "srt"):
-        raise CaptionError(f"{path.name}: not a .vtt or .srt file; export WebVTT or SubRip from your editor")
     if not path.is_file():
         raise CaptionError(f"{path}: file not found; check the path")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaptionError(f"{path.name}: cannot be read as UTF-8 text ({exc}); save it as UTF-8") from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CaptionError(f"{path.name}: cannot be read ({exc.strerror}); check the file") from exc
+    return parse_captions_file(path.name, data)
+
+
+def parse_captions_file(name: str, data: bytes) -> list[Cue]:
+    """Cues of the contents of a .vtt or .srt file named `name` (from disk or uploaded to the editor)."""
+    kind = Path(name).suffix.lower().lstrip(".")
+    if kind not in ("vtt", "srt"):
+        raise CaptionError(f"{name}: not a .vtt or .srt file; export WebVTT or SubRip from your editor")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaptionError(f"{name}: cannot be read as UTF-8 text ({exc.reason}); save it as UTF-8") from exc
     try:
         cues = parse_vtt(text, format=kind)
     except CaptionError as exc:
-        raise CaptionError(f"{path.name}: {exc}; check the file in your caption editor") from exc
+        raise CaptionError(f"{name}: {exc}; check the file in your caption editor") from exc
     bad = next((c for c in cues if c.end_ms <= c.start_ms), None)
     if bad is not None:
-        raise CaptionError(f"{path.name}: the cue at {timestamp(bad.start_ms)} ends before it starts; fix its times")
+        raise CaptionError(f"{name}: the cue at {timestamp(bad.start_ms)} ends before it starts; fix its times")
     return cues

@@ -10,6 +10,8 @@ from pipeline.models import CaptionState, CaptionTrack
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
+AUTOMATIC = "automatic draft"  # the author of a track's first revision
+
 
 def caption_path(language: str) -> str:
     return f"captions.{language}.vtt"
@@ -58,5 +60,7 @@ def caption(job: Job) -> None:
                                                         "not yet reviewed"))
     state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, settings.language, path, state, len(cues),
-                                               engine, model, None, None))
+                                               engine, model, None, None, generated_at=now()))
+    job.catalog.save_revision(job.asset.id, settings.language, None, AUTOMATIC, f"made by {engine} ({model})", cues,
+                              withdraw=False)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)

@@ -1,22 +1,47 @@
-"""Review: a person approves the captions. The web editor (pipeline review) calls the same function."""
+"""Review decisions: a person approves the captions, or asks for changes. The web editor and the CLI
+(`pipeline approve`) both call these functions."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import enum
 from pathlib import Path
 
 from pipeline import fsutil
 from pipeline.captions import guards, quality, vtt
 from pipeline.catalog import Catalog
-from pipeline.config import CaptionSettings, Settings
-from pipeline.errors import PipelineError, UsageError
-from pipeline.models import Asset, AssetState, CaptionState, Cue
-from pipeline.stages import caption, playlists
+from pipeline.config import Settings
+from pipeline.errors import ConflictError, PipelineError, UsageError
+from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
+from pipeline.stages import caption, editing, playlists
 
 
-def rules(settings: CaptionSettings, asset: Asset) -> quality.Rules:
-    portrait = bool(asset.width and asset.height and asset.height > asset.width)
-    return quality.rules_for(settings.preset, settings.max_chars_per_line, settings.max_lines, portrait)
+class Status(enum.StrEnum):
+    """Where an asset is in review, as the queue shows it."""
+
+    PROCESSING = "processing"
+    FAILED = "failed"
+    AWAITING_REVIEW = "awaiting review"
+    IN_REVIEW = "in review"  # a person has saved changes but not decided yet
+    CHANGES_REQUESTED = "changes requested"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+
+
+def status(asset: Asset, tracks: list[CaptionTrack], last: Revision | None) -> Status:
+    if asset.state is AssetState.PUBLISHED:
+        return Status.PUBLISHED
+    if asset.state is AssetState.APPROVED:
+        return Status.APPROVED
+    if asset.state is AssetState.FAILED:
+        return Status.FAILED
+    if asset.state is not AssetState.AWAITING_REVIEW:
+        return Status.PROCESSING
+    requested = [t.changes_at for t in tracks if t.changes_at]
+    if requested and (last is None or last.created_at <= max(requested)):
+        return Status.CHANGES_REQUESTED
+    if last is not None and last.author != caption.AUTOMATIC:
+        return Status.IN_REVIEW
+    return Status.AWAITING_REVIEW
 
 
 def _flag_warnings(cues: list[Cue], flagged: list[guards.FlaggedWord]) -> list[quality.Violation]:
@@ -38,27 +63,28 @@ def quality_report(settings: Settings, catalog: Catalog, asset_id: str) -> dict[
     asset = catalog.get(asset_id)
     report = {}
     for track in catalog.caption_tracks(asset.id):
-        folder = settings.output_dir / asset.id
-        cues = vtt.read_vtt(folder / track.path)
-        found = quality.check(cues, rules(settings.captions, asset))
-        found += _flag_warnings(cues, guards.read_words(folder / caption.words_path(track.language)))
+        draft = editing.open_draft(settings, catalog, asset.id, track.language)
+        cues = list(draft.revision.cues)
+        found = quality.check(cues, draft.rules) + _flag_warnings(cues, draft.words)
         report[track.language] = sorted(found, key=lambda v: (v.cue, v.start_ms))
     return report
 
 
-def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str,
-            override_reason: str | None = None) -> Asset:
-    """Approve the captions as they are on disk now; publish checks that they have not changed since.
-    Error-level quality problems block approval unless the reviewer gives a reason, which is recorded."""
+def _name(reviewer: str) -> str:
     name = " ".join(reviewer.split())
     if not name:
         raise UsageError("--reviewer: give the name of the person who checked the captions")
+    return name
+
+
+def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, override_reason: str | None = None,
+            revisions: dict[str, int] | None = None) -> Asset:
+    """Approve the captions as they are now; publish checks that they have not changed since. Error-level
+    quality problems block approval unless the reviewer gives a reason, which is recorded. `revisions` (the
+    editor's) holds the revision the reviewer looked at per language: a newer one is a conflict."""
+    name = _name(reviewer)
     asset = catalog.get(asset_id)
-    out_dir = settings.output_dir
-    for track in catalog.caption_tracks(asset.id):
-        if not (out_dir / asset.id / track.path).is_file():
-            raise PipelineError(f"{out_dir / asset.id / track.path}: caption file missing; run `pipeline run` to "
-                                "make it again")
+    out_dir = settings.output_dir / asset.id
     reason = " ".join((override_reason or "").split()) or None
     blocking = [v for found in quality_report(settings, catalog, asset.id).values() for v in quality.errors(found)]
     if blocking and not reason:
@@ -67,51 +93,51 @@ def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str,
                          f"{first.message} ({first.rule} {first.value:g}, limit {first.limit:g}); fix them, or "
                          "approve anyway with --override \"why\"; `pipeline captions check` lists them all")
     digests = {}
-    for track in catalog.caption_tracks(asset.id):
-        path = out_dir / asset.id / track.path
-        vtt.write_vtt(path, vtt.read_vtt(path), caption.provenance(track.engine, track.model, track.language,
-                                                                   f"reviewed by {name}"))
-        digests[track.language] = fsutil.sha256_file(path)
-    playlists.rebuild(out_dir / asset.id, catalog, asset.id)
+    with editing.locked(out_dir):
+        for track in catalog.caption_tracks(asset.id):
+            track, latest = editing.sync_latest(settings, catalog, asset.id, track.language)
+            seen = (revisions or {}).get(track.language, latest.number)
+            if seen != latest.number:
+                raise ConflictError(f"{latest.author} saved revision {latest.number} after the revision {seen} you "
+                                    "reviewed; look at their changes before approving",
+                                    current_revision=latest.number, author=latest.author)
+            path = out_dir / track.path
+            if not path.is_file():
+                raise PipelineError(f"{path}: caption file missing; run `pipeline run` to make it again")
+            vtt.write_vtt(path, list(latest.cues), caption.provenance(
+                track.engine, track.model, track.language, f"revision {latest.number}, reviewed by {name}"))
+            digests[track.language] = fsutil.sha256_file(path)
+        playlists.rebuild(out_dir, catalog, asset.id)
     return catalog.approve_captions(asset.id, name, digests, reason if blocking else None)
 
 
-def import_captions(settings: Settings, catalog: Catalog, asset_id: str, source: Path) -> Asset:
-    """Captions edited in another program (.vtt or .srt) replace the current ones; the asset goes back to
+def request_changes(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, note: str) -> Asset:
+    """A reviewer sends the captions back with a note; the queue shows "changes requested" until a later save."""
+    name = _name(reviewer)
+    text = " ".join(note.split())
+    if not text:
+        raise UsageError("say what needs changing: the note is what the next person works from")
+    asset = catalog.get(asset_id)
+    if asset.state is not AssetState.AWAITING_REVIEW:
+        raise UsageError(f"asset {asset.id} is {asset.state.value.replace('_', ' ')}; changes can be requested only "
+                         "while it awaits review")
+    catalog.request_changes(asset.id, name, text)
+    return catalog.get(asset.id)
+
+
+def import_captions(settings: Settings, catalog: Catalog, asset_id: str, source: Path, author: str) -> Revision:
+    """Captions edited in another program (.vtt or .srt) become the latest revision; the asset goes back to
     review."""
     cues = vtt.read_captions_file(source)
-    asset = catalog.get(asset_id)
-    return replace_captions(catalog, settings.output_dir, asset.id, settings.captions.language, cues,
-                            note=f"imported from {source.name}")
+    return editing.save(settings, catalog, asset_id, settings.captions.language, None, author, cues,
+                        summary=f"imported {source.name}")
 
 
 def export_captions(settings: Settings, catalog: Catalog, asset_id: str, target: Path) -> int:
     """Write the asset's captions to `target` as WebVTT or SubRip, by its suffix; returns the cue count."""
-    asset = catalog.get(asset_id)
-    track = next((t for t in catalog.caption_tracks(asset.id) if t.language == settings.captions.language), None)
-    if track is None:
-        raise UsageError(f"asset {asset.id} has no {settings.captions.language} captions yet")
-    cues = vtt.read_vtt(settings.output_dir / asset.id / track.path)
-    kind = target.suffix.lower()
-    if kind not in (".vtt", ".srt"):
+    kind = target.suffix.lower().lstrip(".")
+    if kind not in ("vtt", "srt"):
         raise UsageError(f"{target.name}: name the file .vtt (WebVTT) or .srt (SubRip)")
-    fsutil.write_text(target, vtt.format_srt(cues) if kind == ".srt" else vtt.format_vtt(cues))
-    return len(cues)
-
-
-def replace_captions(catalog: Catalog, out_dir: Path, asset_id: str, language: str, cues: list[Cue],
-                     note: str = "edited") -> Asset:
-    """Store corrected captions for one language. The asset goes back to review: what was approved, and what
-    may be published, is only ever what a reviewer has seen."""
-    asset = catalog.get(asset_id)
-    track = next((t for t in catalog.caption_tracks(asset.id) if t.language == language), None)
-    if track is None:
-        raise UsageError(f"asset {asset.id} has no {language} captions")
-    vtt.write_vtt(out_dir / asset.id / track.path, cues,
-                  caption.provenance(track.engine, track.model, language, f"{note}, not yet reviewed"))
-    catalog.put_caption_track(replace(track, state=CaptionState.DRAFT if cues else CaptionState.NO_SPEECH,
-                                      cue_count=len(cues), reviewer=None, approved_at=None, approved_sha256=None))
-    playlists.rebuild(out_dir / asset.id, catalog, asset.id)
-    if asset.state is not AssetState.AWAITING_REVIEW:
-        asset = catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail=f"{language} captions edited")
-    return asset
+    draft = editing.open_draft(settings, catalog, asset_id)
+    fsutil.write_text(target, editing.export_text(settings, catalog, asset_id, kind))
+    return len(draft.revision.cues)
