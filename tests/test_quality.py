@@ -100,6 +100,7 @@ def test_import_puts_the_asset_back_in_review_and_export_writes_srt(tmp_path: Pa
     assert "as revision 2 (imported out.srt)" in done.stdout and "back in review" in done.stdout
     assert project.cli_json("status")[0]["state"] == "awaiting_review"
     stored = (settings.output_dir / asset.id / "captions.en.vtt").read_text()
-    assert "Talk to an adult you trust." in stored and "status: revision 2 by Sam Editor (imported out.srt), not yet reviewed" in stored
+    assert "Talk to an adult you trust." in stored
+    assert "status: revision 2 by Sam Editor (imported out.srt), not yet reviewed" in stored
     refused = project.cli("captions", "import", asset.id, str(tmp_path / "missing.srt"))
     assert refused.returncode == 1 and "missing.srt: file not found" in refused.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
@@ -20,9 +20,6 @@ from pipeline.stages import editing, share
 from pipeline.storage.embedded import EmbeddedStorage
 from tests.conftest import Project, make_project
 from tests.media import sample_master, silent_video, speech_video
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--autoplay-policy=no-user-gesture-required"]
 
 
 def _status(url: str) -> int:
@@ -43,14 +40,6 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Projec
     project.cli_json("publish")
     yield project, asset["id"]
     EmbeddedStorage(project.settings()).stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _play(browser: Browser, url: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pipeline import fsutil
@@ -27,6 +29,46 @@ class Status(enum.StrEnum):
     PUBLISHED = "published"
 
 
+QUEUE_ORDER = (Status.AWAITING_REVIEW, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.PUBLISHED,
+               Status.PROCESSING, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One asset as the review queue lists it."""
+
+    asset: Asset
+    status: Status
+    cues: int
+    errors: int  # quality problems that block approval
+    warnings: int
+    flagged: int  # words the guards flagged for a person to check
+    last_author: str | None
+    last_at: datetime | None
+    changes_note: str | None
+
+
+def queue(settings: Settings, catalog: Catalog) -> list[QueueRow]:
+    """Every asset with its review status and the figures a reviewer picks work by, in queue order."""
+    rows = []
+    for asset in catalog.list_assets():
+        tracks = catalog.caption_tracks(asset.id)
+        cues = errors = warnings = flagged = 0
+        last: Revision | None = None
+        for track in tracks:
+            draft = editing.open_draft(settings, catalog, asset.id, track.language)
+            cues += len(draft.revision.cues)
+            errors += len(quality.errors(draft.problems))
+            warnings += len(draft.problems) - len(quality.errors(draft.problems))
+            flagged += sum(1 for w in draft.words if w.flags)
+            if last is None or draft.revision.created_at > last.created_at:
+                last = draft.revision
+        note = next((t.changes_note for t in tracks if t.changes_note), None)
+        rows.append(QueueRow(asset, status(asset, tracks, last), cues, errors, warnings, flagged,
+                             last.author if last else None, last.created_at if last else None, note))
+    return sorted(rows, key=lambda r: (QUEUE_ORDER.index(r.status), r.asset.source))
+
+
 def status(asset: Asset, tracks: list[CaptionTrack], last: Revision | None) -> Status:
     if asset.state is AssetState.PUBLISHED:
         return Status.PUBLISHED
@@ -37,7 +79,7 @@ def status(asset: Asset, tracks: list[CaptionTrack], last: Revision | None) -> S
     if asset.state is not AssetState.AWAITING_REVIEW:
         return Status.PROCESSING
     requested = [t.changes_at for t in tracks if t.changes_at]
-    if requested and (last is None or last.created_at <= max(requested)):
+    if requested and (last is None or last.author == caption.AUTOMATIC or last.created_at <= max(requested)):
         return Status.CHANGES_REQUESTED
     if last is not None and last.author != caption.AUTOMATIC:
         return Status.IN_REVIEW

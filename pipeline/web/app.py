@@ -1,8 +1,8 @@
-"""The review app: a queue of assets and, per asset, the video with its draft captions.
+"""The review app: the queue, the caption editor, and the JSON API behind them (pipeline/web/api.py).
 
-Routes validate input and call the catalog and stages, nothing more. Pages are Jinja2 templates with
-autoescaping, so caption text is always shown as text. Only Host headers naming this machine are accepted
-(a defence against DNS rebinding, since the app listens on 127.0.0.1 without a login).
+Routes validate input and call the stages, nothing more. Pages are Jinja2 templates with autoescaping and
+the editor builds the page with textContent, so caption text is always shown as text. security.Guard checks
+the Host header, CSRF token, sign-in and sets the Content-Security-Policy on every response.
 """
 
 from __future__ import annotations
@@ -10,71 +10,116 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+import swagger_ui_bundle  # type: ignore[import-untyped]
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from pydantic import BaseModel
 
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
-from pipeline.errors import NotFoundError, UsageError
-from pipeline.models import AssetState
+from pipeline.errors import ConflictError, NotFoundError, PipelineError
+from pipeline.models import RenditionKind
+from pipeline.stages import editing, review
+from pipeline.web import api
+from pipeline.web.security import SESSION_COOKIE, Guard
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-QUEUE_ORDER = (AssetState.AWAITING_REVIEW, AssetState.APPROVED, AssetState.PUBLISHED, AssetState.PROCESSING,
-               AssetState.NEW, AssetState.FAILED)
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+EDITOR_SHORT_SIDE = 480  # the editor plays the rendition nearest this size: sharp enough, light to seek in
 
 
-def _asset_json(catalog: Catalog, asset_id: str) -> dict[str, Any]:
-    asset = catalog.get(asset_id)
+class SessionBody(BaseModel):
+    token: str
+
+
+def _editor_video(catalog: Catalog, asset_id: str) -> str | None:
+    mp4s = [r for r in catalog.renditions(asset_id) if r.kind is RenditionKind.MP4]
+    if not mp4s:
+        return None
+    best = min(mp4s, key=lambda r: abs(min(r.width, r.height) - EDITOR_SHORT_SIDE))
+    return f"/media/{asset_id}/{best.path}"
+
+
+def _editor_data(settings: Settings, catalog: Catalog, guard: Guard, asset_id: str, language: str) -> dict[str, Any]:
+    draft = editing.open_draft(settings, catalog, asset_id, language)
+    rules = draft.rules
     return {
-        "id": asset.id, "source": asset.source, "state": asset.state.value, "duration_ms": asset.duration_ms,
-        "error": asset.error,
-        "renditions": [{"name": r.name, "kind": r.kind, "url": f"/media/{asset.id}/{r.path}",
-                        "width": r.width, "height": r.height} for r in catalog.renditions(asset.id)],
-        "captions": [{"language": t.language, "state": t.state.value, "cues": t.cue_count,
-                      "url": f"/media/{asset.id}/{t.path}", "reviewer": t.reviewer}
-                     for t in catalog.caption_tracks(asset.id)],
+        "asset": {"id": draft.asset.id, "source": draft.asset.source, "duration_ms": draft.asset.duration_ms,
+                  "state": draft.asset.state.value},
+        "language": language,
+        "video": _editor_video(catalog, draft.asset.id),
+        "words": api.words_json(draft.words),
+        "rules": {"chars_per_line": rules.chars_per_line, "error_chars_per_line": rules.error_chars_per_line,
+                  "max_lines": rules.max_lines, "warn_cps": rules.warn_cps, "error_cps": rules.error_cps,
+                  "warn_min_ms": rules.warn_min_ms, "error_min_ms": rules.error_min_ms,
+                  "warn_max_ms": rules.warn_max_ms, "error_max_ms": rules.error_max_ms},
+        "glossary": list(settings.captions.glossary),
+        "autosave_ms": int(settings.review.autosave_seconds * 1000),
     }
 
 
-def create_app(settings: Settings, catalog: Catalog) -> FastAPI:
-    # No /docs page: FastAPI's loads Swagger's JavaScript from a CDN, which fails offline and would run a third
-    # party's script beside the footage. The OpenAPI document is at /openapi.json.
-    app = FastAPI(title="Caption review", docs_url=None, redoc_url=None)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "testserver"])
+def _error(request: Request, exc: PipelineError) -> Response:
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, ConflictError):
+        body.update(current_revision=exc.current_revision, author=exc.author)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(body, status_code=exc.http_status)
+    return TEMPLATES.TemplateResponse(request, "error.html", {"message": str(exc)}, status_code=exc.http_status)
 
-    def lookup(asset_id: str) -> dict[str, Any]:
-        try:
-            return _asset_json(catalog, asset_id)
-        except (NotFoundError, UsageError) as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
 
-    @app.get("/api/assets")
-    def list_assets() -> list[dict[str, Any]]:
-        return [{"id": a.id, "source": a.source, "state": a.state.value, "duration_ms": a.duration_ms}
-                for a in catalog.list_assets()]
+def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") -> FastAPI:
+    guard = Guard.for_settings(settings, host)
+    # FastAPI's own /docs loads Swagger from a CDN; ours serves it from the swagger-ui-bundle package.
+    app = FastAPI(title="Caption review", description="The API behind the caption review app.", docs_url=None,
+                  redoc_url=None)
+    app.state.guard = guard
+    app.middleware("http")(guard.middleware)
+    app.add_exception_handler(PipelineError, _error)  # type: ignore[arg-type]
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router(settings, catalog))
 
-    @app.get("/api/assets/{asset_id}")
-    def get_asset(asset_id: str) -> dict[str, Any]:
-        return lookup(asset_id)
+    def page(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, {"csrf_token": guard.csrf_token, **context})
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def queue(request: Request) -> HTMLResponse:
-        assets = sorted(catalog.list_assets(), key=lambda a: (QUEUE_ORDER.index(a.state), a.source))
-        return TEMPLATES.TemplateResponse(request, "queue.html", {"assets": assets})
+        rows = review.queue(settings, catalog)
+        groups = [(status, [r for r in rows if r.status is status]) for status in review.QUEUE_ORDER]
+        return page(request, "queue.html", {"groups": [g for g in groups if g[1]], "total": len(rows)})
 
-    @app.get("/assets/{asset_id}", response_class=HTMLResponse)
-    def asset_page(request: Request, asset_id: str) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(request, "asset.html", {"asset": lookup(asset_id)})
+    @app.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
+    def editor(request: Request, asset_id: str, language: str | None = None) -> HTMLResponse:
+        data = _editor_data(settings, catalog, guard, asset_id, language or settings.captions.language)
+        return page(request, "editor.html", {"data": data, "asset": data["asset"]})
 
-    @app.get("/media/{asset_id}/{path:path}")
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        return page(request, "docs.html", {})
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login(request: Request) -> HTMLResponse:
+        return page(request, "login.html", {"needed": bool(guard.access_token)})
+
+    @app.post("/api/session", summary="Sign in with the access token; sets the session cookie")
+    def sign_in(body: SessionBody) -> JSONResponse:
+        if not guard.token_matches(body.token):
+            return JSONResponse({"detail": "that is not the access token; ask whoever runs the review app"},
+                                status_code=401)
+        response = JSONResponse({"signed_in": True})
+        response.set_cookie(SESSION_COOKIE, guard.session, httponly=True, samesite="strict", path="/")
+        return response
+
+    @app.get("/media/{asset_id}/{path:path}", include_in_schema=False)
     def media(asset_id: str, path: str) -> FileResponse:
-        asset = lookup(asset_id)
-        root = (settings.output_dir / asset["id"]).resolve()
+        asset = catalog.get(asset_id)
+        root = (settings.output_dir / asset.id).resolve()
         target = (root / path).resolve()
-        if not target.is_relative_to(root) or not target.is_file() or ".partial" in target.name:
-            raise HTTPException(status_code=404, detail="no such file")
+        if not target.is_relative_to(root) or not target.is_file() or ".partial" in target.name \
+                or target.name.startswith("."):
+            raise NotFoundError("no such file")
         return FileResponse(target)
 
     return app
@@ -84,5 +129,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     catalog = Catalog.open(settings.state_dir)
-    print(f"Review app on http://{host}:{port}/ (Ctrl+C stops it)")
-    uvicorn.run(create_app(settings, catalog), host=host, port=port, log_level="warning")
+    app = create_app(settings, catalog, host)  # refuses a network address without an access token
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,244 @@
+"""The review workspace in a real browser: Debian's Chromium driven by Playwright, against the real app served by
+uvicorn on 127.0.0.1, over a master that went through the real pipeline (ffmpeg, Whisper)."""
+
+from __future__ import annotations
+
+import http.client
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from pipeline.catalog import Catalog
+from pipeline.config import Settings
+from pipeline.models import AssetState, Cue
+from pipeline.stages import editing
+from pipeline.web.app import create_app
+from tests.conftest import asset_awaiting_review, live_app, make_project
+from tests.media import sample_master
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@dataclass
+class Workspace:
+    url: str
+    settings: Settings
+    catalog: Catalog
+    asset_id: str  # the sample master, with its renditions and Whisper's draft
+    hostile_id: str  # an asset whose caption and file name are HTML
+    original: list[Cue]
+
+    def editor(self, asset_id: str | None = None) -> str:
+        return f"{self.url}/assets/{asset_id or self.asset_id}"
+
+    def reset(self) -> None:
+        """Back to the automatic draft, as a new revision, and awaiting review."""
+        editing.save(self.settings, self.catalog, self.asset_id, "en", None, "test reset", self.original)
+
+    def latest(self) -> list[Cue]:
+        return list(editing.open_draft(self.settings, self.catalog, self.asset_id).revision.cues)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    project = make_project(tmp_path_factory.mktemp("editor") / "project")
+    sample_master(project.masters / "sample.mp4")
+    project.cli("run", check=True)
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    [asset] = catalog.list_assets()
+    hostile = asset_awaiting_review(settings, catalog, "<b>bold</b>.mp4", [Cue(0, 2000, HOSTILE)])
+    original = list(editing.open_draft(settings, catalog, asset.id).revision.cues)
+    assert len(original) >= 3, original
+    with live_app(create_app(settings, catalog)) as url:
+        yield Workspace(url, settings, catalog, asset.id, hostile.id, original)
+
+
+def _open(browser: Browser, workspace: Workspace, name: str = "Ann Reviewer",
+          asset_id: str | None = None) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(workspace.editor(asset_id))
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#reviewer-name", name)
+    page.dispatch_event("#reviewer-name", "change")
+    return page
+
+
+def _text(page: Page, n: int) -> str:
+    return str(page.locator("#cue-list .text").nth(n - 1).input_value())
+
+
+def _saved(page: Page) -> None:
+    page.wait_for_function("() => document.getElementById('save-status').textContent.startsWith('Saved revision')")
+
+
+def test_queue_lists_assets_by_review_state_and_links_to_the_editor(workspace: Workspace, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(workspace.url)
+    row = page.locator(f"tr[data-asset='{workspace.asset_id}']")
+    assert row.locator("a").get_attribute("href") == f"/assets/{workspace.asset_id}"
+    assert row.locator("td").nth(1).inner_text() == str(len(workspace.original))  # the cue count
+    assert "Awaiting review" in page.locator("h2").first.inner_text()
+    row.locator("a").click()
+    page.wait_for_selector("body[data-ready=true]")
+    assert "sample.mp4" in page.title()
+    assert page.locator("#cue-list li").count() == len(workspace.original)
+    page.close()
+
+
+def test_playing_shows_the_caption_being_edited_and_the_list_follows(workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    first, second = workspace.original[0], workspace.original[1]
+    page.locator("#cue-list .text").first.fill("Edited live: " + first.text)
+    page.evaluate("const v = document.getElementById('video'); v.muted = true; v.play()")
+    page.wait_for_function(f"() => document.getElementById('video').currentTime > {first.start_ms / 1000 + 0.3}")
+    assert page.inner_text("#live-caption").startswith("Edited live:")  # the unsaved edit, on the picture
+    page.evaluate(f"document.getElementById('video').currentTime = {(second.start_ms + 300) / 1000}")
+    page.wait_for_function("() => document.querySelector('#cue-list li[aria-current=true]')?.dataset.index === '1'")
+    assert page.inner_text("#live-caption").replace("\n", " ") == second.text.replace("\n", " ")
+    # Selecting a cue seeks to it.
+    page.evaluate("document.getElementById('video').pause()")
+    page.locator("#cue-list .seek").nth(2).click()
+    assert abs(page.evaluate("document.getElementById('video').currentTime") * 1000
+               - workspace.original[2].start_ms) < 300
+    page.close()
+
+
+def test_text_and_timing_edits_are_saved_and_still_there_after_a_reload(workspace: Workspace,
+                                                                       browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    box = page.locator("#cue-list .text").first
+    cps_before = page.locator("#cue-list li").first.locator(".badge").first.inner_text()
+    box.fill("Welcome to our short video\nabout staying safe online, everyone.")
+    cps_after = page.locator("#cue-list li").first.locator(".badge").first.inner_text()
+    assert cps_before != cps_after and "characters/s" in cps_after  # the badge follows the typing
+    box.focus()
+    page.keyboard.press("Alt+ArrowRight")  # start +100 ms
+    page.keyboard.press("Alt+Shift+ArrowLeft")  # end -100 ms
+    _saved(page)
+    first = workspace.latest()[0]
+    assert first.text == "Welcome to our short video\nabout staying safe online, everyone."
+    assert (first.start_ms, first.end_ms) == (workspace.original[0].start_ms + 100, workspace.original[0].end_ms - 100)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert _text(page, 1) == first.text
+    assert page.locator("#cue-list .start").first.input_value() == f"0:{first.start_ms / 1000:06.3f}"
+    history = workspace.catalog.revisions(workspace.asset_id, "en")
+    assert history[0].author == "Ann Reviewer" and "cue 1" in history[0].summary
+    page.close()
+
+
+def test_split_at_the_cursor_merge_undo_and_redo(workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    second = workspace.original[1]
+    cut = second.text.index(",") + 1  # "If something online worries you," | "talk to an adult you trust."
+    box = page.locator("#cue-list .text").nth(1)
+    box.focus()
+    box.evaluate(f"(el) => el.setSelectionRange({cut}, {cut})")
+    page.keyboard.press("Alt+s")
+    assert page.locator("#cue-list li").count() == len(workspace.original) + 1
+    _saved(page)
+    cues = workspace.latest()
+    left, right = cues[1], cues[2]
+    assert left.text.replace("\n", " ") == second.text[:cut].replace("\n", " ").strip()
+    assert right.text.replace("\n", " ") == second.text[cut:].replace("\n", " ").strip()
+    # Times from Whisper's words: the first part ends where "you," ends, the second starts with "talk".
+    assert second.start_ms == left.start_ms < left.end_ms <= right.start_ms < right.end_ms == second.end_ms
+    page.keyboard.press("Alt+ArrowUp")  # back to the first part
+    page.keyboard.press("Alt+m")
+    assert page.locator("#cue-list li").count() == len(workspace.original)
+    assert _text(page, 2).replace("\n", " ") == second.text.replace("\n", " ")
+    page.keyboard.press("Control+z")
+    assert page.locator("#cue-list li").count() == len(workspace.original) + 1
+    page.keyboard.press("Control+y")
+    assert page.locator("#cue-list li").count() == len(workspace.original)
+    _saved(page)
+    assert len(workspace.latest()) == len(workspace.original)
+    page.close()
+
+
+def test_a_second_reviewer_saving_an_older_revision_is_refused_and_shown_the_conflict(
+        workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    first = _open(browser, workspace, "Ann Reviewer")
+    other = browser.new_context().new_page()
+    other.goto(workspace.editor())
+    other.wait_for_selector("body[data-ready=true]")
+    other.fill("#reviewer-name", "Bo Checker")
+    other.locator("#cue-list .text").nth(2).fill("You are not alone.")
+    other.keyboard.press("Control+s")
+    _saved(other)
+    first.locator("#cue-list .text").first.fill("Hello from Ann.")
+    first.keyboard.press("Control+s")
+    first.wait_for_selector("#conflict:not([hidden])")
+    assert "Bo Checker saved revision" in first.inner_text("#conflict-text")
+    assert "Conflict" in first.inner_text("#save-status")
+    latest = workspace.latest()
+    assert latest[2].text == "You are not alone." and latest[0] == workspace.original[0]  # nothing overwritten
+    first.click("#conflict-load")
+    first.wait_for_function("() => document.querySelectorAll('#cue-list .text')[2].value === 'You are not alone.'")
+    assert first.locator("#conflict").is_hidden()
+    first.close()
+    other.context.close()
+
+
+def test_hostile_caption_text_is_shown_literally_and_never_run(workspace: Workspace, browser: Browser) -> None:
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(workspace.url)
+    assert page.locator(f"tr[data-asset='{workspace.hostile_id}'] a").inner_text() == "<b>bold</b>.mp4"
+    page.goto(workspace.editor(workspace.hostile_id))
+    page.wait_for_selector("body[data-ready=true]")
+    assert _text(page, 1) == HOSTILE
+    assert page.inner_text("#live-caption") == HOSTILE  # the caption at 0:00, as text
+    assert page.evaluate("document.querySelectorAll('main img, #live-caption *').length") == 0
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    page.close()
+
+
+def test_foreign_host_and_cross_site_writes_are_refused(workspace: Workspace) -> None:
+    address = urllib.parse.urlsplit(workspace.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    connection.request("GET", "/", headers={"Host": "attacker.example"})
+    assert connection.getresponse().status == 400
+    connection.close()
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    connection.request("POST", f"/api/assets/{workspace.asset_id}/approve", body='{"reviewer": "x"}',
+                       headers={"Content-Type": "application/json", "Origin": "http://attacker.example"})
+    assert connection.getresponse().status == 403
+    connection.close()
+
+
+def test_both_pages_pass_an_axe_scan_without_serious_problems(workspace: Workspace, browser: Browser) -> None:
+    axe = Axe()
+    page = browser.new_page()
+    for url in (workspace.url, workspace.editor()):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        found = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}).response["violations"]
+        serious = [f"{v['id']}: {v['help']} ({len(v['nodes'])}x)" for v in found
+                   if v["impact"] in ("serious", "critical")]
+        assert serious == [], f"{url}: {serious}"
+    page.close()
+
+
+def test_approving_in_the_editor_records_the_reviewer(workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace, "Ann Reviewer")
+    page.click("#approve")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.startsWith('Approved by')")
+    assert workspace.catalog.get(workspace.asset_id).state is AssetState.APPROVED
+    [track] = workspace.catalog.caption_tracks(workspace.asset_id)
+    assert track.reviewer == "Ann Reviewer"
+    assert "reviewed by Ann Reviewer" in (workspace.settings.output_dir / workspace.asset_id / track.path).read_text()
+    page.close()
