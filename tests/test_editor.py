@@ -47,6 +47,8 @@ class Workspace:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     project = make_project(tmp_path_factory.mktemp("editor") / "project")
+    with project.config_file.open("a") as config_file:
+        config_file.write('[captions]\nglossary = ["Barnet", "Childline"]\n')
     sample_master(project.masters / "sample.mp4")
     project.cli("run", check=True)
     settings = project.settings()
@@ -188,6 +190,47 @@ def test_a_second_reviewer_saving_an_older_revision_is_refused_and_shown_the_con
     assert first.locator("#conflict").is_hidden()
     first.close()
     other.context.close()
+
+
+def test_find_and_replace_next_flagged_word_insert_delete_and_the_waveform(workspace: Workspace,
+                                                                          browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    page.locator("#cue-list .text").first.focus()
+    page.keyboard.press("Alt+f")
+    assert page.evaluate("document.activeElement.id") == "find-text"
+    assert page.evaluate("[...document.querySelectorAll('#glossary option')].map(o => o.value)") == [
+        "Barnet", "Childline"]
+    page.fill("#find-text", "short film")
+    page.fill("#replace-text", "short video")
+    page.click("#replace-all")
+    assert page.inner_text("#find-status") == "Replaced 1 time"
+    assert "short video" in _text(page, 1)
+    page.click("#find-close")
+    # Flagged words: Whisper's low-confidence words are marked under their caption and reachable in turn.
+    flagged = page.locator("#cue-list .flags mark").count()
+    assert flagged >= 1
+    page.keyboard.press("Alt+n")
+    status = page.inner_text("#save-status")
+    assert status.startswith("Caption ") and ": check " in status
+    picked = page.evaluate("(() => { const t = document.activeElement; "
+                           "return t.value.slice(t.selectionStart, t.selectionEnd); })()")
+    assert picked and picked in status
+    count = page.locator("#cue-list li").count()
+    page.keyboard.press("Alt+i")
+    assert page.locator("#cue-list li").count() == count + 1
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("Text of caption")
+    page.keyboard.type("A new caption.")
+    page.keyboard.press("Alt+d")
+    assert page.locator("#cue-list li").count() == count
+    _saved(page)
+    assert "short video" in workspace.latest()[0].text
+    # The waveform's peaks come from the audio: speech is loud somewhere, and there is one value per 20 ms of the
+    # soundtrack (the sample's speech ends a little before its picture).
+    wave = page.evaluate(f"fetch('/api/assets/{workspace.asset_id}/waveform').then(r => r.json())")
+    duration_ms = workspace.catalog.get(workspace.asset_id).duration_ms or 0
+    assert duration_ms / 20 * 0.8 < len(wave["peaks"]) <= duration_ms / 20 + 10 and max(wave["peaks"]) > 20
+    page.close()
 
 
 def test_hostile_caption_text_is_shown_literally_and_never_run(workspace: Workspace, browser: Browser) -> None:
