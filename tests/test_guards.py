@@ -76,3 +76,10 @@ def test_any_word_stream_gives_cues_within_the_hard_limits_or_reported(spec: lis
             assert (index, "duration") in by_cue
         if quality.reading_speed(cue) > rules.error_cps:
             assert (index, "reading_speed") in by_cue
+
+
+def test_words_where_voice_activity_detection_heard_no_speech_are_flagged() -> None:
+    words = [Word(0, 400, "Hello", 0.9), Word(500, 900, "there.", 0.9), Word(5000, 5400, "Subscribe!", 0.9)]
+    flagged = guards.flag_words(words, (), speech=[(0, 1000)])
+    assert [f.flags for f in flagged] == [(), (), (guards.Flag.NO_SPEECH,)]
+    assert [f.flags for f in guards.flag_words(words, ())] == [(), (), ()]  # no VAD run, no flag

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,13 @@ def test_service_layer_conflicts_and_change_summaries(tmp_path: Path) -> None:
     assert editing.describe_changes(CUES, CUES[:1]) == "1 cue removed"
     rows = review.queue(settings, catalog)
     assert [(r.status, r.cues, r.last_author) for r in rows] == [(review.Status.IN_REVIEW, 2, "Ann")]
+
+
+def test_a_detected_language_other_than_the_declared_one_is_a_warning(tmp_path: Path) -> None:
+    settings, catalog, asset_id = _setup(tmp_path)
+    [track] = catalog.caption_tracks(asset_id)
+    catalog.put_caption_track(dataclasses.replace(track, detected_language="cy"))
+    [warning] = [v for v in review.quality_report(settings, catalog, asset_id)["en"] if v.rule == "language"]
+    assert warning.level.value == "warning" and "heard 'cy'" in warning.message
+    client = TestClient(create_app(settings, catalog), base_url=BASE)
+    assert client.get(f"/api/assets/{asset_id}/captions/en").json()["detected_language"] == "cy"

@@ -25,17 +25,45 @@ SAMPLE_RATE = 16000
 ProgressHook = Callable[[float], None]
 
 
+LANGUAGE_WARN_PROBABILITY = 0.5  # a detection this sure of another language than declared is shown to the reviewer
+
+
 @dataclass(frozen=True)
 class Transcript:
     words: list[Word]
-    language: str
+    language: str  # the declared language, which the model was told to use
     model: str
+    detected_language: str | None = None  # only when the model heard another language, and was sure of it
+
+
+def language_disagreement(declared: str, detected: str, probability: float) -> str | None:
+    """The declared language wins (caption-style.md); a confident different detection is kept for a warning."""
+    return detected if detected != declared and probability >= LANGUAGE_WARN_PROBABILITY else None
+
+
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper knows."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+def speech_intervals(pcm_s16le: bytes) -> list[tuple[int, int]]:
+    """Where Silero VAD (shipped with faster-whisper) hears speech, in ms, with the decoding's 500 ms minimum
+    silence. Words outside every interval are flagged: Whisper writes text into silence and music."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
+    found = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500))
+    return [(int(c["start"] * 1000 // SAMPLE_RATE), int(c["end"] * 1000 // SAMPLE_RATE)) for c in found]
 
 
 class Transcriber(Protocol):
     engine: str
 
-    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript: ...
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None,
+                   language: str | None = None) -> Transcript:
+        """`language`: the master's declared language; default [captions] language."""
 
 
 def bundled_model_path() -> Path:
@@ -93,28 +121,44 @@ class FasterWhisper:
             log.debug("loaded %s on %s (%s)", self.model_name, self.device, self.compute_type)
         return self._model
 
-    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript:
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None,
+                   language: str | None = None) -> Transcript:
         audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
         duration_s = len(audio) / SAMPLE_RATE
+        language = language or self.settings.language
         try:
-            words, language = self._decode(audio, duration_s, on_progress)
+            words = self._decode(audio, duration_s, on_progress, language)
         except CaptionError:
             raise
         except Exception as exc:  # CUDA libraries are loaded lazily, at the first decode
             if not self._fall_back_to_cpu(exc):
                 raise CaptionError(f"Whisper failed on {self.device} ({exc})") from exc
-            words, language = self._decode(audio, duration_s, on_progress)
+            words = self._decode(audio, duration_s, on_progress, language)
         if on_progress:
             on_progress(1.0)
-        return Transcript(words=words, language=language, model=self.settings.model or "tiny.en (bundled)")
+        return Transcript(words=words, language=language, model=self.settings.model or "tiny.en (bundled)",
+                          detected_language=self._detect(audio, language))
 
-    def _decode(self, audio: Any, duration_s: float, on_progress: ProgressHook | None) -> tuple[list[Word], str]:
+    def _detect(self, audio: Any, language: str) -> str | None:
+        """What a multilingual model hears (English-only models such as tiny.en cannot tell)."""
+        model = self._load()
+        if not model.model.is_multilingual:
+            return None
+        detected, probability, _all = model.detect_language(audio)
+        return language_disagreement(language, str(detected), float(probability))
+
+    def _decode(self, audio: Any, duration_s: float, on_progress: ProgressHook | None, language: str) -> list[Word]:
         # Decoding choices from shared/caption-style.md: word timestamps for segmentation; VAD with 500 ms
         # minimum silence; no conditioning on previous text and a silence threshold, both of which curb
         # Whisper's repetition and hallucination loops. The temperature fallback stays on: without it,
         # tiny.en loops on short phrases ("talk, talk, talk, ...").
-        segments, info = self._load().transcribe(
-            audio, language=self.settings.language, word_timestamps=True, vad_filter=True,
+        model = self._load()
+        if language != "en" and not model.model.is_multilingual:
+            raise CaptionError(f"the model {self.settings.model or 'tiny.en (bundled)'} knows English only, and this "
+                               f"master is declared {language!r}; set [captions] model to a multilingual "
+                               "Whisper model (e.g. \"small\") on a machine with internet")
+        segments, _info = model.transcribe(
+            audio, language=language, word_timestamps=True, vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 500}, condition_on_previous_text=False,
             hallucination_silence_threshold=2.0, beam_size=5,
             hotwords=", ".join(self.settings.glossary) or None)  # names the model should expect
@@ -125,7 +169,7 @@ class FasterWhisper:
                                   float(w.probability)))
             if on_progress and duration_s > 0:
                 on_progress(min(1.0, segment.end / duration_s))
-        return words, str(info.language)
+        return words
 
 
 class OpenAIWhisper:
@@ -165,11 +209,17 @@ class OpenAIWhisper:
                                    f"({exc}); name a checkpoint file or leave it empty") from exc
         return self._model
 
-    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None) -> Transcript:
+    def transcribe(self, pcm_s16le: bytes, on_progress: ProgressHook | None = None,
+                   language: str | None = None) -> Transcript:
         audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
+        language = language or self.settings.language
         model = self._load()
         # The same decoding choices as for faster-whisper, where openai-whisper has them.
-        result = model.transcribe(audio, language=self.settings.language, word_timestamps=True, fp16=False,
+        if language != "en" and not model.is_multilingual:
+            raise CaptionError(f"the model {self.settings.model or 'tiny.en (bundled)'} knows English only, and this "
+                               f"master is declared {language!r}; set [captions] model to a multilingual "
+                               "Whisper checkpoint")
+        result = model.transcribe(audio, language=language, word_timestamps=True, fp16=False,
                                   condition_on_previous_text=False, hallucination_silence_threshold=2.0,
                                   beam_size=5, best_of=5, verbose=None,
                                   initial_prompt=", ".join(self.settings.glossary) or None)
@@ -178,7 +228,7 @@ class OpenAIWhisper:
                  for segment in result.get("segments", []) for w in segment.get("words", [])]
         if on_progress:
             on_progress(1.0)
-        return Transcript(words=words, language=str(result.get("language", self.settings.language)),
+        return Transcript(words=words, language=language,
                           model=self.settings.model or "tiny.en (bundled, converted)")
 
 

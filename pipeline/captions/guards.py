@@ -32,6 +32,7 @@ class Flag(enum.StrEnum):
     PHONE_NUMBER = "phone_number"
     HELPLINE = "helpline"
     GLOSSARY = "glossary"  # close to a glossary term but not spelled as it
+    NO_SPEECH = "no_speech"  # where voice activity detection heard no speech: often invented text
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,17 @@ def _glossary_miss(original: str, glossary_words: tuple[str, ...]) -> bool:
     return clean.lower() in lowered or bool(difflib.get_close_matches(clean.lower(), lowered, n=1, cutoff=0.8))
 
 
-def flag_words(words: list[Word], glossary: tuple[str, ...] = ()) -> list[FlaggedWord]:
+SPEECH_TOLERANCE_MS = 250  # word timings and VAD edges are each a little loose
+
+
+def _outside_speech(word: Word, speech: list[tuple[int, int]]) -> bool:
+    return not any(start - SPEECH_TOLERANCE_MS < word.end_ms and word.start_ms < end + SPEECH_TOLERANCE_MS
+                   for start, end in speech)
+
+
+def flag_words(words: list[Word], glossary: tuple[str, ...] = (),
+               speech: list[tuple[int, int]] | None = None) -> list[FlaggedWord]:
+    """`speech`: where voice activity detection heard speech (ms); None when it was not run."""
     tokens = [_bare(w.text) for w in words]
     repeated, boilerplate = _repeats(tokens), _boilerplate(tokens)
     glossary_words = tuple(part for term in glossary for part in term.split())
@@ -102,6 +113,8 @@ def flag_words(words: list[Word], glossary: tuple[str, ...] = ()) -> list[Flagge
             flags.append(Flag.HELPLINE)
         if glossary_words and _glossary_miss(word.text, glossary_words):
             flags.append(Flag.GLOSSARY)
+        if speech is not None and _outside_speech(word, speech):
+            flags.append(Flag.NO_SPEECH)
         result.append(FlaggedWord(word, tuple(flags)))
     return result
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.captions import guards, quality, segment, vtt
+from pathlib import Path
+
+from pipeline.captions import engines, guards, quality, segment, vtt
 from pipeline.catalog import now
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
@@ -42,25 +44,37 @@ def _done(job: Job, language: str) -> bool:
                for t in job.catalog.caption_tracks(job.asset.id))
 
 
+def declared_language(source: str, default: str) -> str:
+    """A master named like `assembly.cy.mp4` is in the language its name gives (a code Whisper knows);
+    any other master is in [captions] language."""
+    parts = Path(source).name.split(".")
+    if len(parts) >= 3 and parts[-2] in engines.whisper_languages():
+        return parts[-2]
+    return default
+
+
 def caption(job: Job) -> None:
     settings = job.settings.captions
-    if _done(job, settings.language):
+    language = declared_language(job.asset.source, settings.language)
+    if _done(job, language):
         return
-    words, model, engine = [], settings.model or "tiny.en (bundled)", settings.engine
+    words, model, engine, detected = [], settings.model or "tiny.en (bundled)", settings.engine, None
+    speech: list[tuple[int, int]] | None = None
     if job.asset.has_audio:
         pcm = ffmpeg.decode_audio(job.master, timeout_s=job.settings.transcode.timeout_seconds)
         transcriber = job.transcriber()
-        transcript = transcriber.transcribe(pcm, on_progress=job.on_progress)
+        transcript = transcriber.transcribe(pcm, on_progress=job.on_progress, language=language)
         words, model, engine = transcript.words, transcript.model, transcriber.engine
-    guards.write_words(job.out_dir / words_path(settings.language),
-                       guards.flag_words(words, settings.glossary))
+        detected = transcript.detected_language
+        speech = engines.speech_intervals(pcm)
+    guards.write_words(job.out_dir / words_path(language), guards.flag_words(words, settings.glossary, speech))
     cues = segment.segment(words, layout(settings))
-    path = caption_path(settings.language)
-    vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, settings.language, "automatic draft, "
-                                                        "not yet reviewed"))
+    path = caption_path(language)
+    vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, language, "automatic draft, "
+                                                       "not yet reviewed"))
     state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
-    job.catalog.put_caption_track(CaptionTrack(job.asset.id, settings.language, path, state, len(cues),
-                                               engine, model, None, None, generated_at=now()))
-    job.catalog.save_revision(job.asset.id, settings.language, None, AUTOMATIC, f"made by {engine} ({model})", cues,
+    job.catalog.put_caption_track(CaptionTrack(job.asset.id, language, path, state, len(cues), engine, model, None,
+                                               None, generated_at=now(), detected_language=detected))
+    job.catalog.save_revision(job.asset.id, language, None, AUTOMATIC, f"made by {engine} ({model})", cues,
                               withdraw=False)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)

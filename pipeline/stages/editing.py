@@ -78,9 +78,15 @@ def sync_latest(settings: Settings, catalog: Catalog, asset_id: str, language: s
     return track, latest
 
 
+def default_language(settings: Settings, catalog: Catalog, asset_id: str) -> str:
+    """[captions] language, unless the asset's only captions are in another (a master named `name.cy.mp4`)."""
+    languages = [t.language for t in catalog.caption_tracks(asset_id)]
+    return settings.captions.language if settings.captions.language in languages or not languages else languages[0]
+
+
 def open_draft(settings: Settings, catalog: Catalog, asset_id: str, language: str | None = None) -> Draft:
     asset = catalog.get(asset_id)
-    language = language or settings.captions.language
+    language = language or default_language(settings, catalog, asset.id)
     with locked(settings.output_dir / asset.id):
         track, latest = sync_latest(settings, catalog, asset.id, language)
     words = guards.read_words(settings.output_dir / asset.id / caption.words_path(language))
@@ -163,8 +169,9 @@ def import_file(settings: Settings, catalog: Catalog, asset_id: str, name: str, 
         cues = vtt.parse_captions_file(name, data)
     except CaptionError as exc:
         raise UsageError(str(exc)) from exc
-    return save(settings, catalog, asset_id, language or settings.captions.language, base, author, cues,
-                summary=f"imported {Path(name).name}")
+    asset = catalog.get(asset_id)
+    return save(settings, catalog, asset.id, language or default_language(settings, catalog, asset.id), base, author,
+                cues, summary=f"imported {Path(name).name}")
 
 
 def export_text(settings: Settings, catalog: Catalog, asset_id: str, kind: str, language: str | None = None) -> str:

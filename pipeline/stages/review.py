@@ -108,6 +108,11 @@ def quality_report(settings: Settings, catalog: Catalog, asset_id: str) -> dict[
         draft = editing.open_draft(settings, catalog, asset.id, track.language)
         cues = list(draft.revision.cues)
         found = quality.check(cues, draft.rules) + _flag_warnings(cues, draft.words)
+        if track.detected_language:
+            found.append(quality.Violation(0, 0, "language", quality.Level.WARNING, 0, 0,
+                                           f"the model heard {track.detected_language!r}, not the declared "
+                                           f"{track.language!r}: check the language (name the master "
+                                           f"name.{track.detected_language}.mp4 to declare it)"))
         report[track.language] = sorted(found, key=lambda v: (v.cue, v.start_ms))
     return report
 
@@ -171,8 +176,8 @@ def import_captions(settings: Settings, catalog: Catalog, asset_id: str, source:
     """Captions edited in another program (.vtt or .srt) become the latest revision; the asset goes back to
     review."""
     cues = vtt.read_captions_file(source)
-    return editing.save(settings, catalog, asset_id, settings.captions.language, None, author, cues,
-                        summary=f"imported {source.name}")
+    language = editing.default_language(settings, catalog, catalog.get(asset_id).id)
+    return editing.save(settings, catalog, asset_id, language, None, author, cues, summary=f"imported {source.name}")
 
 
 def export_captions(settings: Settings, catalog: Catalog, asset_id: str, target: Path) -> int:

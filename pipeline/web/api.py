@@ -89,6 +89,7 @@ class CaptionsOut(BaseModel):
     reviewer: str | None
     changes_note: str | None
     changes_by: str | None
+    detected_language: str | None  # the model heard this language rather than the declared one
 
 
 def _revision(made: Revision) -> RevisionOut:
@@ -118,7 +119,8 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
         return CaptionsOut(asset_id=draft.asset.id, language=language, revision=_revision(draft.revision),
                            cues=[CueOut(start_ms=c.start_ms, end_ms=c.end_ms, text=c.text) for c in cues],
                            problems=_problems(draft.problems), state=track.state.value, reviewer=track.reviewer,
-                           changes_note=track.changes_note, changes_by=track.changes_by)
+                           changes_note=track.changes_note, changes_by=track.changes_by,
+                           detected_language=track.detected_language)
 
     @api.get("/assets", summary="Every asset with its review status, in queue order")
     def list_assets() -> list[dict[str, Any]]:

@@ -42,9 +42,9 @@ def _editor_video(catalog: Catalog, asset_id: str) -> str | None:
     return f"/media/{asset_id}/{best.path}"
 
 
-def _editor_data(settings: Settings, catalog: Catalog, guard: Guard, asset_id: str, language: str) -> dict[str, Any]:
+def _editor_data(settings: Settings, catalog: Catalog, asset_id: str, language: str | None) -> dict[str, Any]:
     draft = editing.open_draft(settings, catalog, asset_id, language)
-    rules = draft.rules
+    rules, language = draft.rules, draft.track.language
     return {
         "asset": {"id": draft.asset.id, "source": draft.asset.source, "duration_ms": draft.asset.duration_ms,
                   "state": draft.asset.state.value},
@@ -92,7 +92,7 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
 
     @app.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
     def editor(request: Request, asset_id: str, language: str | None = None) -> HTMLResponse:
-        data = _editor_data(settings, catalog, guard, asset_id, language or settings.captions.language)
+        data = _editor_data(settings, catalog, asset_id, language)
         return page(request, "editor.html", {"data": data, "asset": data["asset"]})
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)

@@ -565,8 +565,14 @@ function loaded(captions, message) {
   state.problems = captions.problems;
   state.dirty = false;
   const note = $("changes-note");
-  note.hidden = !captions.changes_note;
-  note.textContent = captions.changes_note ? `Changes requested by ${captions.changes_by}: ${captions.changes_note}` : "";
+  const notes = [];
+  if (captions.changes_note) notes.push(`Changes requested by ${captions.changes_by}: ${captions.changes_note}`);
+  if (captions.detected_language) {
+    notes.push(`The speech recogniser heard "${captions.detected_language}", not the declared "${captions.language}": `
+               + "check the language.");
+  }
+  note.hidden = notes.length === 0;
+  note.textContent = notes.join(" ");
   if (message) announce(message);
   loadHistory();
 }
