@@ -12,6 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
+from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.models import AssetState, Cue
@@ -283,5 +284,11 @@ def test_approving_in_the_editor_records_the_reviewer(workspace: Workspace, brow
     assert workspace.catalog.get(workspace.asset_id).state is AssetState.APPROVED
     [track] = workspace.catalog.caption_tracks(workspace.asset_id)
     assert track.reviewer == "Ann Reviewer"
-    assert "reviewed by Ann Reviewer" in (workspace.settings.output_dir / workspace.asset_id / track.path).read_text()
+    path = workspace.settings.output_dir / workspace.asset_id / track.path
+    assert "reviewed by Ann Reviewer" in path.read_text()
+    # Looking at it again (the queue, the editor) leaves the approved file exactly as approved, for publish.
+    page.goto(workspace.url)
+    page.goto(workspace.editor())
+    page.wait_for_selector("body[data-ready=true]")
+    assert fsutil.sha256_file(path) == track.approved_sha256
     page.close()

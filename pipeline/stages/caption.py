@@ -8,7 +8,7 @@ from pipeline.captions import engines, guards, quality, segment, vtt
 from pipeline.catalog import now
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
-from pipeline.models import CaptionState, CaptionTrack
+from pipeline.models import CaptionState, CaptionTrack, Cue
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -68,7 +68,8 @@ def caption(job: Job) -> None:
         detected = transcript.detected_language
         speech = engines.speech_intervals(pcm)
     guards.write_words(job.out_dir / words_path(language), guards.flag_words(words, settings.glossary, speech))
-    cues = segment.segment(words, layout(settings))
+    # Stored as the file will read back, so the revision and the file agree byte for byte in meaning.
+    cues = [Cue(c.start_ms, c.end_ms, vtt.clean_text(c.text)) for c in segment.segment(words, layout(settings))]
     path = caption_path(language)
     vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, language, "automatic draft, "
                                                        "not yet reviewed"))
