@@ -234,6 +234,30 @@ def test_find_and_replace_next_flagged_word_insert_delete_and_the_waveform(works
     page.close()
 
 
+def test_keyboard_only_the_toolbar_is_one_tab_stop_with_a_visible_focus_and_the_help_dialog(
+        workspace: Workspace, browser: Browser) -> None:
+    page = _open(browser, workspace)
+    page.focus("#reviewer-name")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('.toolbar') !== null"):
+            break
+    assert page.evaluate("document.activeElement.textContent") == "Play/pause"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")  # the focus ring shows
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.textContent") == "Start = now"
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.textContent") == "Keyboard shortcuts"
+    page.keyboard.press("Enter")
+    assert page.is_visible("#help") and "Split the caption at the text cursor" in page.inner_text("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
+    page.keyboard.press("Tab")  # one Tab leaves the toolbar
+    assert page.evaluate("document.activeElement.id") == "pause-typing"
+    page.close()
+
+
 def test_hostile_caption_text_is_shown_literally_and_never_run(workspace: Workspace, browser: Browser) -> None:
     page = browser.new_page()
     dialogs: list[str] = []

@@ -525,9 +525,23 @@ document.addEventListener("keydown", (event) => {
   actions[action]();
 });
 
-document.querySelector(".toolbar").addEventListener("click", (event) => {
+const toolbar = document.querySelector(".toolbar");
+toolbar.addEventListener("click", (event) => {
   const action = event.target.closest("button")?.dataset.action;
   if (action) actions[action]();
+});
+// The ARIA toolbar pattern: one Tab stop; the arrow keys, Home and End move between its buttons.
+const tools = [...toolbar.querySelectorAll("button")];
+tools.forEach((button, i) => { button.tabIndex = i === 0 ? 0 : -1; });
+toolbar.addEventListener("keydown", (event) => {
+  if (event.altKey || event.ctrlKey) return;
+  const at = tools.indexOf(document.activeElement);
+  const to = {ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tools.length - 1}[event.key];
+  if (at === -1 || to === undefined) return;
+  event.preventDefault();
+  const next = tools[(to + tools.length) % tools.length];
+  tools.forEach((button) => { button.tabIndex = button === next ? 0 : -1; });
+  next.focus();
 });
 
 // -- saving ----------------------------------------------------------------------------------------------
