@@ -373,3 +373,44 @@ class Catalog:
     def revoke_share_link(self, link_id: str) -> None:
         with self._tx() as conn:
             conn.execute(share_links.update().where(share_links.c.id == link_id).values(revoked_at=now()))
+
+    # -- leases -----------------------------------------------------------------------------------------
+    # A `pipeline run` claims an asset before working on it, so that two runs never process it at once (#7).
+    # The claim is one conditional UPDATE, atomic in SQLite and PostgreSQL alike. It lasts until
+    # lease_expires_at and is renewed while the run works; a run killed with SIGKILL leaves it behind, and it
+    # runs out, or is taken over at once by a run that knows its holder is dead (runner.py).
+
+    def claim(self, asset_id: str, owner: str, until: datetime, states: frozenset[AssetState], *,
+              take_from: str | None = None) -> bool:
+        """Claim the asset for `owner` while it is in one of `states` and its lease is free, run out, already
+        `owner`'s, or held by `take_from` (a holder known to be dead). True when the claim is `owner`'s."""
+        lease = assets.c.lease_owner
+        free = lease.is_(None) | (assets.c.lease_expires_at < now()) | (lease == owner)
+        if take_from is not None:
+            free = free | (lease == take_from)
+        with self._tx() as conn:
+            done = conn.execute(assets.update().where(
+                (assets.c.id == asset_id) & assets.c.state.in_([s.value for s in states]) & free)
+                .values(lease_owner=owner, lease_expires_at=until))
+        return bool(done.rowcount == 1)
+
+    def renew_lease(self, asset_id: str, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s claim; False when it is no longer theirs (it ran out and another run took it)."""
+        with self._tx() as conn:
+            done = conn.execute(assets.update().where(
+                (assets.c.id == asset_id) & (assets.c.lease_owner == owner)).values(lease_expires_at=until))
+        return bool(done.rowcount == 1)
+
+    def release_lease(self, asset_id: str, owner: str) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where((assets.c.id == asset_id) & (assets.c.lease_owner == owner))
+                         .values(lease_owner=None, lease_expires_at=None))
+
+    def lease(self, asset_id: str) -> tuple[str, datetime] | None:
+        """Who holds the asset's lease and until when; None when nobody does."""
+        with self._tx() as conn:
+            row = conn.execute(sa.select(assets.c.lease_owner, assets.c.lease_expires_at)
+                               .where(assets.c.id == asset_id)).first()
+        if row is None or row.lease_owner is None:
+            return None
+        return str(row.lease_owner), _utc(row.lease_expires_at) or now()

@@ -7,10 +7,13 @@ An error is one line on stderr; --debug adds the traceback.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import getpass
+import io
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -109,13 +112,22 @@ def _open(settings: Settings) -> Catalog:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a master's name may hold bytes that are not UTF-8
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     masters = [Path(m) for m in args.masters] or runner.list_masters(settings.masters_dir)
-    catalog = _open(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.state_dir / "catalog.lock", "a") as lock:  # two runs started together on a new state
+        fcntl.flock(lock, fcntl.LOCK_EX)                          # folder must not both create the catalog
+        catalog = _open(settings)
     reporter = TerminalReporter(sys.stderr)
     if not masters:
         print(f"No masters in {settings.masters_dir}: put video files there and run again.")
         return 0
     outcomes = runner.Runner(settings, catalog, reporter).run(masters)
+    for outcome in outcomes:
+        if outcome.note:
+            print(f"  {outcome.note}", file=sys.stderr)
     reporter.summary(outcomes, sys.stdout)
     ready = [o.asset.id for o in outcomes if o.asset and o.asset.state is AssetState.AWAITING_REVIEW]
     print_next_steps(sys.stdout, ready)
@@ -316,6 +328,33 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 }
 
 
+class _Redact(logging.Filter):
+    """Keeps secrets out of log files and the console: configured keys and tokens, and the signature and
+    credential of any signed URL (a share link's address is as good as the video it opens)."""
+
+    SIGNED = re.compile(r"((?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)"
+                        r"[^&\s\"']+", re.IGNORECASE)
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = self.SIGNED.sub(r"\1[redacted]", text)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "[redacted]")
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [settings.storage.secret_access_key, settings.review.access_token,
+            *(os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                                    "PIPELINE_REVIEW_TOKEN"))]
+
+
 def _setup_logging(settings: Settings | None, command: str, debug: bool) -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
@@ -324,14 +363,19 @@ def _setup_logging(settings: Settings | None, command: str, debug: bool) -> None
     root.addHandler(console)
     if settings is None:
         return
+    redact = _Redact(_secrets(settings))
+    console.addFilter(redact)
     logs = settings.state_dir / "logs"
     try:
         logs.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        handler = logging.FileHandler(logs / f"{stamp}-{command}.log", encoding="utf-8")
+        # One file per run; the process id keeps two runs started in the same second apart (#7).
+        handler = logging.FileHandler(logs / f"{stamp}-{command}-{os.getpid()}.log", encoding="utf-8",
+                                      errors="backslashreplace")
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redact)
     root.addHandler(handler)
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -125,6 +125,23 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """What a master may be and what an ffmpeg job may use (#7): volunteers' files are checked before any
+    transcoding, and one bad file must not exhaust the machine for the others."""
+
+    max_file_mb: int = _setting(20000, "a master larger than this (in MB) is rejected", low=1, high=500_000)
+    max_duration_minutes: int = _setting(120, "a master longer than this is rejected", low=1, high=1440)
+    max_long_side: int = _setting(8192, "a master wider or taller than this many pixels is rejected",
+                                  low=144, high=16384)
+    max_streams: int = _setting(16, "a master with more streams than this is rejected (phones write 2 to 6)",
+                                low=1, high=64)
+    ffmpeg_memory_mb: int = _setting(8192, "heap memory one ffmpeg job may allocate before it is stopped",
+                                     low=256, high=524_288)
+    min_free_mb: int = _setting(1024, "free space (MB) left on the output disk beyond a transcode's estimated "
+                                "size; a master that would leave less is not started", low=0, high=999_999)
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     paths: PathSettings
@@ -133,6 +150,7 @@ class Settings:
     review: ReviewSettings
     storage: StorageSettings
     publish: PublishSettings
+    limits: LimitSettings
 
     def _resolve(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -158,6 +176,7 @@ SECTIONS: dict[str, type[Any]] = {
     "review": ReviewSettings,
     "storage": StorageSettings,
     "publish": PublishSettings,
+    "limits": LimitSettings,
 }
 
 

@@ -3,7 +3,9 @@
     PipelineError                 exit code 1: something went wrong with an asset or a service
     ├── UsageError                exit code 2: the command line asked for something impossible
     │   └── ConfigError           exit code 2: config.toml holds an unknown key or a bad value
-    ├── MediaError                ffmpeg/ffprobe rejected a master or failed while encoding
+    ├── MediaError                a master rejected before transcoding, or ffmpeg failed while encoding
+    ├── DiskSpaceError            too little free space on the output disk to transcode a master
+    ├── LeaseLostError            another run took over an asset this run had claimed (it slept too long)
     ├── CaptionError              the speech recogniser could not run
     ├── StorageError              object storage unreachable, refused, or misconfigured
     ├── NotFoundError             an asset id that the catalog does not know
@@ -37,6 +39,21 @@ class MediaError(PipelineError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class DiskSpaceError(PipelineError):
+    def __init__(self, message: str, *, needed_bytes: int, free_bytes: int) -> None:
+        super().__init__(message)
+        self.needed_bytes = needed_bytes
+        self.free_bytes = free_bytes
+
+
+class LeaseLostError(PipelineError):
+    """This run's claim on an asset ran out and another run holds it now: this run leaves the asset alone."""
+
+    def __init__(self, message: str, *, holder: str | None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class CaptionError(PipelineError):

@@ -2,21 +2,34 @@
 
 Each stage is a function of a Job that skips work already done, so a run that was interrupted is finished by
 running again. The runner never talks to the user: it reports to a Reporter, which the CLI implements.
+
+Several runs may work over the same masters at once (#7): a run claims an asset with a lease in the catalog
+before working on it, renews the lease while it works, and skips an asset that another live run holds. The
+lease of a run that was killed runs out after LEASE_SECONDS, or at once for a run on this machine whose
+process is gone.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import signal
+import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from pipeline import fsutil
 from pipeline.captions.engines import Transcriber, make_transcriber
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, now
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, LeaseLostError, PipelineError
 from pipeline.models import Asset, AssetState
 from pipeline.stages import caption, ingest, transcode
 from pipeline.stages.job import Job
@@ -30,6 +43,11 @@ STAGES: tuple[tuple[str, Callable[[Job], None]], ...] = (
 )
 PROGRESS_SAVE_SECONDS = 1.0
 RUNNABLE = frozenset({AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED})
+LEASE_SECONDS = 120  # how long a claim lasts without renewal: a run renews it every RENEW_SECONDS
+RENEW_SECONDS = 20
+# Tests only: "transcode@0.5" kills the run with SIGKILL when the transcode stage reaches 50%, "caption@done"
+# right after the caption stage, as a power cut or the OOM killer would (#7).
+FAULT_KILL_AT = "PIPELINE_TEST_KILL_AT"
 
 
 class Reporter(Protocol):
@@ -42,8 +60,9 @@ class Reporter(Protocol):
 class Outcome:
     master: Path
     asset: Asset | None
-    processed: bool  # False: already known and past processing, nothing to do
+    processed: bool  # False: already known and past processing, or being processed by another run
     error: str | None = None
+    note: str | None = None  # why it was left alone, when another run holds it
 
 
 def list_masters(folder: Path) -> list[Path]:
@@ -54,12 +73,87 @@ def list_masters(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def lease_owner() -> str:
+    """Who this run is, as recorded in a lease: this machine, this process, and a token of this run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """The holder is a run on this machine whose process has ended (killed, or the machine restarted)."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run: its lease runs out on its own
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def describe_holder(holder: str) -> str:
+    host, _, rest = holder.partition(":")
+    return f"process {rest.partition(':')[0]} on {host}"
+
+
+def _kill_point() -> tuple[str, str] | None:
+    stage, _, at = os.environ.get(FAULT_KILL_AT, "").partition("@")
+    return (stage, at) if stage and at else None
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Heartbeat:
+    """Renews this run's lease on one asset in the background while the stages work, whether or not they
+    report progress (a loudness pass or a model load can be silent for minutes)."""
+
+    def __init__(self, catalog: Catalog, asset_id: str, owner: str) -> None:
+        self.catalog, self.asset_id, self.owner = catalog, asset_id, owner
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{asset_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(RENEW_SECONDS):
+            if not self.catalog.renew_lease(self.asset_id, self.owner, lease_until()):
+                self.lost = True
+                return
+
+    def check(self) -> None:
+        """Raise LeaseLostError when another run has taken the asset over (this one slept past its lease)."""
+        if self.lost or not self.catalog.renew_lease(self.asset_id, self.owner, lease_until()):
+            found = self.catalog.lease(self.asset_id)
+            holder = found[0] if found else None
+            raise LeaseLostError(f"asset {self.asset_id}: taken over by another run "
+                                 f"({describe_holder(holder) if holder else 'finished'}) while this one was "
+                                 "paused; it is left to that run", holder=holder)
+
+    @contextmanager
+    def running(self) -> Iterator[Heartbeat]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
+def lease_until() -> datetime:
+    return now() + timedelta(seconds=LEASE_SECONDS)
+
+
 class Runner:
     def __init__(self, settings: Settings, catalog: Catalog, reporter: Reporter) -> None:
         self.settings = settings
         self.catalog = catalog
         self.reporter = reporter
+        self.owner = lease_owner()
         self._transcriber: Transcriber | None = None
+        self._kill_at = _kill_point()
 
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
@@ -69,34 +163,80 @@ class Runner:
     def run(self, masters: list[Path]) -> list[Outcome]:
         outcomes = []
         for index, master in enumerate(masters, start=1):
-            outcome = self._one(master, index, len(masters))
+            try:
+                outcome = self._one(master, index, len(masters))
+            except Exception as exc:  # a bug, or the catalog unwritable: still, the other masters go on
+                log.exception("master %s failed unexpectedly", fsutil.printable(str(master)))
+                outcome = Outcome(master, None, True, f"{fsutil.display_name(master)}: unexpected error "
+                                                      f"{exc!r}; the log in the state folder has the details")
+            if outcome.error:
+                log.info("failed: %s", outcome.error)
+            elif outcome.note:
+                log.info("skipped: %s", outcome.note)
             self.reporter.asset_finished(outcome)
             outcomes.append(outcome)
         return outcomes
 
+    def _claim(self, asset: Asset) -> str | None:
+        """Claim the asset; None when this run holds it now, else who does ("" when another run has just
+        finished it)."""
+        if self.catalog.claim(asset.id, self.owner, lease_until(), RUNNABLE):
+            return None
+        found = self.catalog.lease(asset.id)
+        if found is None:  # no lease, so the state changed: another run finished it a moment ago
+            return ""
+        holder = found[0]
+        if holder_is_dead(holder) and self.catalog.claim(asset.id, self.owner, lease_until(), RUNNABLE,
+                                                         take_from=holder):
+            log.info("asset %s: took over from %s, which is no longer running", asset.id, holder)
+            return None
+        return describe_holder(holder)
+
     def _one(self, master: Path, index: int, total: int) -> Outcome:
+        name = fsutil.display_name(master)
+        if not master.is_file():
+            return Outcome(master, None, True, f"{name}: not a regular file; masters must be video files")
         try:
             asset, _new = ingest.identify(master, self.settings.masters_dir, self.catalog)
         except OSError as exc:
-            return Outcome(master, None, True, f"{master.name}: cannot be read ({exc.strerror}); check the file")
+            return Outcome(master, None, True, f"{name}: cannot be read ({exc.strerror}); check the file")
         if asset.state not in RUNNABLE:
             return Outcome(master, asset, False)
+        holder = self._claim(asset)
+        if holder is not None:
+            note = f"{name}: skipped, being processed by another `pipeline run` ({holder})" if holder else None
+            return Outcome(master, self.catalog.get(asset.id), False, note=note)
+        try:
+            with Heartbeat(self.catalog, asset.id, self.owner).running() as heartbeat:
+                return self._process(master, asset, heartbeat, index, total)
+        finally:
+            self.catalog.release_lease(asset.id, self.owner)
+
+    def _process(self, master: Path, asset: Asset, heartbeat: Heartbeat, index: int, total: int) -> Outcome:
         self.reporter.asset_started(master, asset, index, total)
-        self.catalog.set_state(asset.id, AssetState.PROCESSING, detail=f"run on {master}")
+        self.catalog.set_state(asset.id, AssetState.PROCESSING,
+                               detail=f"run on {fsutil.printable(str(master))} by {self.owner}")
         job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
         try:
             for name, stage in STAGES:
+                heartbeat.check()
                 job.on_progress = self._hook(job, name)
                 job.on_progress(0.0)
                 stage(job)
                 job.refresh()
+                if self._kill_at == (name, "done"):
+                    _die()
+            heartbeat.check()
+        except LeaseLostError as exc:
+            return Outcome(master, self.catalog.get(asset.id), False, note=str(exc))
         except PipelineError as exc:
             log.debug("asset %s failed", asset.id, exc_info=True)
             failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=str(exc))
             return Outcome(master, failed, True, str(exc))
         except Exception as exc:  # a bug or an OS error (disk full, permissions): this asset only
             log.exception("asset %s failed unexpectedly", asset.id)
-            message = f"{master.name}: unexpected error {exc!r}; the log in the state folder has the details"
+            message = (f"{fsutil.display_name(master)}: unexpected error {exc!r}; the log in the state folder "
+                       "has the details")
             failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=message)
             return Outcome(master, failed, True, message)
         done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
@@ -105,11 +245,15 @@ class Runner:
     def _hook(self, job: Job, stage: str) -> Callable[[float], None]:
         """Progress goes to the reporter, and to the catalog at most once a second for `pipeline status`."""
         saved = [-1.0]
+        kill_at = float(self._kill_at[1]) if self._kill_at and self._kill_at[0] == stage \
+            and self._kill_at[1] != "done" else None
 
         def hook(fraction: float) -> None:
             self.reporter.stage_progress(stage, fraction, job.asset.duration_ms)
-            now = time.monotonic()
-            if now - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
-                saved[0] = now
+            if kill_at is not None and fraction >= kill_at:
+                _die()
+            now_s = time.monotonic()
+            if now_s - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
+                saved[0] = now_s
                 self.catalog.set_progress(job.asset.id, stage, round(fraction, 3))
         return hook

@@ -66,3 +66,53 @@ def phone_video(path: Path, size: str = "1280x720", seconds: float = 6, rate: in
     _ffmpeg("-i", str(plain), "-map", "0", "-c", "copy", *metadata, *rotation, *stamp, str(path))
     plain.unlink()
     return path
+
+
+# -- bad inputs (#7): files a volunteer might drop into masters/ by mistake, or made to attack ffmpeg ---------
+
+
+def still_image(path: Path, size: str = "320x240") -> Path:
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}", "-frames:v", "1", str(path))
+    return path
+
+
+def audio_only(path: Path, seconds: float = 1) -> Path:
+    """A tone with no picture, as AAC in an MP4 container (a voice memo exported as .mp4)."""
+    _ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", "-f", "mp4", str(path))
+    return path
+
+
+def avi_video(path: Path, seconds: float = 1) -> Path:
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=25:duration={seconds}", "-c:v", "mpeg4", str(path))
+    return path
+
+
+def many_streams_video(path: Path, audio_streams: int, seconds: float = 1) -> Path:
+    """A Matroska file with one video stream and `audio_streams` silent audio streams."""
+    inputs = ["-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=25:duration={seconds}",
+              "-f", "lavfi", "-i", f"anullsrc=r=8000:cl=mono:d={seconds}"]
+    maps = ["-map", "0:v", *[item for _ in range(audio_streams) for item in ("-map", "1:a")]]
+    _ffmpeg(*inputs, *maps, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-f", "matroska", str(path))
+    return path
+
+
+def truncated_copy(source: Path, target: Path, fraction: float = 0.5) -> Path:
+    """The first part of `source`, as a copy cut off midway leaves it."""
+    data = source.read_bytes()
+    target.write_bytes(data[:int(len(data) * fraction)])
+    return target
+
+
+def hls_playlist_disguised(path: Path, points_at: Path) -> Path:
+    """An HLS playlist renamed to look like a video, whose only segment is another file on the machine."""
+    path.write_text("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                    f"#EXTINF:10.0,\nfile:{points_at}\n#EXTINF:10.0,\n{points_at.name}\n#EXT-X-ENDLIST\n")
+    return path
+
+
+def concat_list_disguised(path: Path, points_at: Path) -> Path:
+    """An ffmpeg concat list renamed to look like a video, naming another master by its absolute path."""
+    quoted = "'" + str(points_at).replace("'", "'\\''") + "'"
+    path.write_text(f"ffconcat version 1.0\nfile {quoted}\nfile {points_at.name!r}\n")
+    return path

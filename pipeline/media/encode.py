@@ -50,14 +50,14 @@ def _number(value: Any) -> float:
         return -math.inf
 
 
-def measure_loudness(master: Path, settings: TranscodeSettings) -> Loudness:
+def measure_loudness(master: Path, settings: TranscodeSettings, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> Loudness:
     """EBU R128 first pass over the master's first audio stream."""
     graph = (ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)["a:0"]
              .filter("loudnorm", I=settings.loudness_lufs, TP=settings.true_peak_dbtp, LRA=LOUDNESS_RANGE,
                      print_format="json")
              .output("-", f="null"))
     stderr = ffmpeg.run(ffmpeg.compile_args(graph), what=f"{master.name}: loudness measurement",
-                        timeout_s=settings.timeout_seconds, loglevel="info")
+                        timeout_s=settings.timeout_seconds, loglevel="info", limits=limits)
     found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
     data = json.loads(found.group(0)) if found else {}
     return Loudness(_number(data.get("input_i")), _number(data.get("input_tp")), _number(data.get("input_lra")),
@@ -120,7 +120,7 @@ def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings) -> list[str]:
     return ffmpeg.compile_args(output)
 
 
-def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int) -> float:
+def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int, limits: ffmpeg.Limits) -> float:
     """Write the most representative frame of a few seconds from `at_s`; return its average luma."""
     with tempfile.TemporaryDirectory(prefix="pipeline-poster-") as tmp:
         stats = Path(tmp) / "stats.txt"
@@ -128,25 +128,27 @@ def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int) -> f
                  .filter("thumbnail", n=50).filter("signalstats")
                  .filter("metadata", mode="print", key="lavfi.signalstats.YAVG", file=str(stats))
                  .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 3}, map_metadata=-1))
-        ffmpeg.run(ffmpeg.compile_args(graph), what=f"{mp4.name}: poster", timeout_s=timeout_s)
+        ffmpeg.run(ffmpeg.compile_args(graph), what=f"{mp4.name}: poster", timeout_s=timeout_s, limits=limits)
         found = re.findall(r"YAVG=([\d.]+)", stats.read_text() if stats.exists() else "")
         return float(found[-1]) if found else 0.0
 
 
-def poster(mp4: Path, duration_ms: int, target: Path, timeout_s: int) -> None:
+def poster(mp4: Path, duration_ms: int, target: Path, timeout_s: int, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> None:
     """A representative, non-black frame: tried a third of the way in, then half-way, then near the start."""
     duration_s = duration_ms / 1000
     for fraction in (1 / 3, 1 / 2, 1 / 10, 0.0):
-        if _poster_candidate(mp4, duration_s * fraction, target, timeout_s) >= BLACK_LUMA:
+        if _poster_candidate(mp4, duration_s * fraction, target, timeout_s, limits) >= BLACK_LUMA:
             return
     # Every candidate is dark: the last one written stays, a dark video gets a dark poster.
 
 
-def thumbnail(poster_jpg: Path, target: Path, width: int, timeout_s: int) -> None:
+def thumbnail(poster_jpg: Path, target: Path, width: int, timeout_s: int,
+              limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> None:
     graph = (ffmpeg_python.input(ffmpeg.input_url(poster_jpg), f="image2", protocol_whitelist="file")
              .filter("scale", width, -2)
              .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 4}, map_metadata=-1))
-    ffmpeg.run(ffmpeg.compile_args(graph), what=f"{poster_jpg.name}: thumbnail", timeout_s=timeout_s)
+    ffmpeg.run(ffmpeg.compile_args(graph), what=f"{poster_jpg.name}: thumbnail", timeout_s=timeout_s,
+               limits=limits)
 
 
 def burn_in_args(mp4: Path, vtt_file: Path, target: Path, rung: Rung, fps: float,

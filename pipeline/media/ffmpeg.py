@@ -4,17 +4,20 @@ module runs them, and media/encode.py builds the rendition graphs.
 Commands are argument lists built with ffmpeg-python, never shell strings. Input paths carry the `file:`
 protocol prefix so that a name starting with a dash or containing a colon is read as a plain file, and inputs
 are limited to a container allowlist read from plain files only. Each command runs in its own process group
-with a time limit, reports progress through a callback, is logged in full at debug level, and on failure raises
-MediaError whose message ends with the tail of ffmpeg's stderr.
+with a time limit, limits on the memory it may allocate and the size of any file it writes, and dies with the
+pipeline if the pipeline is killed (#7); it reports progress through a callback, is logged in full at debug
+level, and on failure raises MediaError whose message ends with the tail of ffmpeg's stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -30,6 +33,8 @@ from typing import IO, Any
 import ffmpeg
 
 from pipeline.errors import MediaError
+from pipeline.fsutil import display_name
+from pipeline.media import sniff
 from pipeline.models import Probe
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,9 @@ MIN_FFMPEG = (5, 0)
 # as a video would otherwise make ffmpeg open other files or URLs.
 INPUT_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
 MAX_STREAMS = 16  # phones write 2 to 6 (video, audio, metadata, timecode); far more is a crafted file
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when the thread that started it dies
+SIGXFSZ_EXIT = -signal.SIGXFSZ  # a process that wrote past RLIMIT_FSIZE
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: a child must not take the import lock
 INPUT_OPTIONS: dict[str, str | int] = {
     "format_whitelist": INPUT_FORMATS, "protocol_whitelist": "file",
     "probesize": 50_000_000, "analyzeduration": 30_000_000,
@@ -75,7 +83,8 @@ def input_url(path: Path) -> str:
 
 
 def _stderr_tail(text: str, lines: int = 3) -> str:
-    kept = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    kept = [re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", line.strip()) for line in text.strip().splitlines()
+            if line.strip()]
     return " | ".join(kept[-lines:]) or "no message from ffmpeg"
 
 
@@ -152,43 +161,102 @@ def nvenc_available() -> bool:
     return "h264_nvenc" in out
 
 
-def probe(path: Path, timeout_s: int = 60) -> Probe:
-    """Describe a master; raise MediaError naming the file when it has no usable video stream."""
-    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_format", "-show_streams", "-of", "json",
-            *_input_flags(), input_url(path)]
+@dataclass(frozen=True)
+class Limits:
+    """What one ffmpeg or ffprobe process may use; None: no limit of that kind."""
+
+    memory_bytes: int | None = None  # heap (RLIMIT_DATA): counts what it allocates, not mapped libraries
+    file_bytes: int | None = None  # the largest file it may write (RLIMIT_FSIZE)
+
+
+NO_LIMITS = Limits()
+
+
+def _contain(limits: Limits) -> Callable[[], None]:
+    """Runs in the child between fork and exec: die with the pipeline, so that a pipeline killed with
+    SIGKILL leaves no ffmpeg writing behind it, and apply the resource limits."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the pipeline died before prctl took effect
+            os._exit(1)
+        if limits.memory_bytes:
+            resource.setrlimit(resource.RLIMIT_DATA, (limits.memory_bytes, limits.memory_bytes))
+        if limits.file_bytes:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+    return preexec
+
+
+def _probe_master(path: Path, entries: list[str], timeout_s: int) -> subprocess.CompletedProcess[str]:
+    """ffprobe on a master, with the input restrictions."""
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", *entries, "-of", "json", *_input_flags(),
+            input_url(path)]
     log.debug("running %s", args)
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
-                              stdin=subprocess.DEVNULL)
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
+                              stdin=subprocess.DEVNULL, preexec_fn=_contain(NO_LIMITS))
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"{path.name}: ffprobe took over {timeout_s}s; the file may be damaged",
-                         path=str(path)) from exc
+        raise MediaError(f"{display_name(path)}: ffprobe took over {timeout_s}s; the file may be damaged: copy "
+                         "it again from the original, or export it again as MP4", path=str(path)) from exc
+
+
+def _unreadable(path: Path, stderr: str) -> MediaError:
+    name = display_name(path)
+    if "moov atom not found" in stderr and sniff.sniff(path).kind is sniff.Kind.VIDEO:  # an MP4 cut short
+        return MediaError(f"{name}: incomplete or damaged: the index that players need (moov atom) is not in "
+                          "the file; it was probably cut off while copying: copy it again from the phone or camera",
+                          path=str(path))
+    stderr = stderr.replace(f"{input_url(path)}: ", "")  # the path is in the message already
+    return MediaError(f"{name}: not a readable video ({_stderr_tail(stderr, 1)}); export it again as MP4 or MOV",
+                      path=str(path))
+
+
+def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS) -> Probe:
+    """Describe a master; raise MediaError naming the file when it has no usable video stream."""
+    done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s)
     if done.returncode != 0:
-        raise MediaError(f"{path.name}: not a readable video ({_stderr_tail(done.stderr, 1)}); "
-                         "export it again as MP4 or MOV", path=str(path))
+        raise _unreadable(path, done.stderr)
+    name = display_name(path)
     info = json.loads(done.stdout or "{}")
     streams = info.get("streams", [])
-    if len(streams) > MAX_STREAMS:
-        raise MediaError(f"{path.name}: has {len(streams)} streams, more than the {MAX_STREAMS} a camera writes; "
-                         "export it again as MP4 or MOV", path=str(path))
+    if len(streams) > max_streams:
+        raise MediaError(f"{name}: has {len(streams)} streams, more than the {max_streams} allowed "
+                         "([limits] max_streams); export it again as MP4 or MOV", path=str(path))
     video = next((s for s in streams if s.get("codec_type") == "video"
                   and not s.get("disposition", {}).get("attached_pic")), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if video is None and audio is not None:
+        # Audio-only masters are refused rather than given a picture nobody chose (README, "Bad input").
+        raise MediaError(f"{name}: sound only, no picture; masters must be videos: add a still picture to it "
+                         "in a video editor and export it as MP4 (see README, \"Bad input\")", path=str(path))
     if video is None:
-        raise MediaError(f"{path.name}: has no video stream; masters must be videos", path=str(path))
+        raise MediaError(f"{name}: has no video stream; masters must be videos", path=str(path))
     duration = float(info.get("format", {}).get("duration") or video.get("duration") or 0)
     if duration <= 0:
-        raise MediaError(f"{path.name}: has no duration; the file may be truncated", path=str(path))
+        raise MediaError(f"{name}: has no duration; the file may be truncated: copy it again", path=str(path))
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if rotation in (90, 270):
         width, height = height, width
     if width <= 0 or height <= 0:
-        raise MediaError(f"{path.name}: video stream has no picture size", path=str(path))
+        raise MediaError(f"{name}: video stream has no picture size; export it again as MP4", path=str(path))
     return Probe(format_name=str(info.get("format", {}).get("format_name", "")),
                  duration_ms=int(duration * 1000), width=width, height=height, rotation=rotation,
                  fps=_fps(video), has_audio=audio is not None,
                  audio_channels=int(audio.get("channels") or 0) if audio else 0)
+
+
+def check_complete(path: Path, timeout_s: int = 600) -> None:
+    """Read every packet of a master without decoding: a file cut off while copying, or damaged, makes the
+    demuxer complain even when its header looks whole (a `+faststart` MP4 or an MKV has its index first)."""
+    done = _probe_master(path, ["-count_packets", "-show_entries", "stream=codec_type,nb_read_packets"],
+                         timeout_s)
+    streams = json.loads(done.stdout or "{}").get("streams", []) if done.returncode == 0 else []
+    video_packets = sum(int(s.get("nb_read_packets") or 0) for s in streams if s.get("codec_type") == "video")
+    if done.returncode != 0 or done.stderr.strip() or video_packets == 0:
+        raise MediaError(f"{display_name(path)}: damaged or incomplete ({_stderr_tail(done.stderr, 1)}); copy it "
+                         "again from the phone or camera, or export it again as MP4", path=str(path))
 
 
 def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook | None) -> None:
@@ -204,8 +272,18 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
     proc.wait()
 
 
+def _failure(what: str, code: int, stderr: str, limits: Limits) -> MediaError:
+    if code == SIGXFSZ_EXIT and limits.file_bytes:
+        return MediaError(f"{what}: stopped: an output file grew past {limits.file_bytes // 2**20} MB, more than "
+                          "this master can need; the master may be damaged or crafted: export it again as MP4")
+    if limits.memory_bytes and re.search(r"Cannot allocate memory|malloc of size|[Oo]ut of memory", stderr):
+        return MediaError(f"{what}: stopped: ffmpeg needed more than the {limits.memory_bytes // 2**20} MB "
+                          "allowed ([limits] ffmpeg_memory_mb); raise it if the master is a genuine large video")
+    return MediaError(f"{what}: ffmpeg failed ({_stderr_tail(stderr)})")
+
+
 def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: ProgressHook | None = None,
-        timeout_s: int = 3600, loglevel: str = "error") -> str:
+        timeout_s: int = 3600, loglevel: str = "error", limits: Limits = NO_LIMITS) -> str:
     """Run one ffmpeg command (arguments after the program name) to completion and return its stderr;
     raise MediaError on failure."""
     full = [tools().ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel,
@@ -215,7 +293,7 @@ def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: Pr
         on_progress(0.0)
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
         proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                text=True, start_new_session=True)
+                                text=True, start_new_session=True, preexec_fn=_contain(limits))
         assert proc.stdout is not None
         reader = threading.Thread(target=_read_progress, args=(proc.stdout, duration_ms, on_progress),
                                   daemon=True)
@@ -232,7 +310,7 @@ def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: Pr
         err.seek(0)
         stderr = err.read()
     if code != 0:
-        raise MediaError(f"{what}: ffmpeg failed ({_stderr_tail(stderr)})")
+        raise _failure(what, code, stderr, limits)
     if on_progress:
         on_progress(1.0)
     return stderr

@@ -1,4 +1,11 @@
-"""Ingest: identify a master by its content and record it; probe it with ffprobe."""
+"""Ingest: identify a master by its content and record it; check it before anything transcodes it.
+
+Masters come from volunteers' phones and laptops, so every check below ends in one line that names the file,
+says what is wrong with it and what to do (#7). A rejected master fails alone; the others go on.
+The checks run cheapest first: the file's size and first bytes (media/sniff.py; a playlist or concat list
+disguised as a video is never given to ffprobe), then ffprobe restricted to the accepted containers, then
+the [limits], then a read of every packet, which finds a file cut off while copying.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +13,36 @@ from pathlib import Path
 
 from pipeline import fsutil
 from pipeline.catalog import Catalog
-from pipeline.media import ffmpeg
-from pipeline.models import Asset
+from pipeline.config import LimitSettings, Settings
+from pipeline.errors import MediaError
+from pipeline.media import ffmpeg, sniff
+from pipeline.models import Asset, Probe
 from pipeline.stages.job import Job
+
+MB = 1_000_000
+_WHAT_TO_DO = {
+    sniff.Kind.EMPTY: "copy it again from the phone or camera",
+    sniff.Kind.PLAYLIST: "it was not opened, nor any file it names: put the video itself in the masters folder",
+    sniff.Kind.TEXT: "remove it from the masters folder",
+    sniff.Kind.DOCUMENT: "remove it from the masters folder",
+    sniff.Kind.IMAGE: "remove it from the masters folder, or make a video of it in a video editor",
+    sniff.Kind.AUDIO: "sound only, no picture; masters must be videos: add a still picture to it in a video "
+                      "editor and export it as MP4 (see README, \"Bad input\")",
+    sniff.Kind.OTHER_VIDEO: "only MP4, MOV, MKV and WebM are read: convert it to MP4 (for example with "
+                            "HandBrake) and put that in the masters folder",
+    sniff.Kind.UNKNOWN: "only MP4, MOV, MKV and WebM are read: export it again as MP4",
+}
 
 
 def source_name(master: Path, masters_dir: Path) -> str:
-    """How the catalog names a master: relative to the masters folder when inside it."""
+    """How the catalog names a master: relative to the masters folder when inside it. A name that is not
+    valid UTF-8 is stored with the odd bytes escaped (the catalog holds text; the file is read by its path)."""
     resolved = master.resolve()
     try:
-        return str(resolved.relative_to(masters_dir.resolve()))
+        name = str(resolved.relative_to(masters_dir.resolve()))
     except ValueError:
-        return str(resolved)
+        name = str(resolved)
+    return fsutil.printable(name)
 
 
 def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset, bool]:
@@ -26,12 +51,55 @@ def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset, 
     known = catalog.find_by_sha256(digest)
     if known is not None:
         return known, False
-    return catalog.add_asset(digest, source_name(master, masters_dir), master.stat().st_size), True
+    try:
+        return catalog.add_asset(digest, source_name(master, masters_dir), master.stat().st_size), True
+    except Exception:  # another `pipeline run` recorded the same content a moment ago (#7)
+        known = catalog.find_by_sha256(digest)
+        if known is None:
+            raise
+        return known, False
+
+
+def _reject(master: Path, message: str) -> MediaError:
+    return MediaError(f"{fsutil.display_name(master)}: {message}", path=str(master))
+
+
+def check_file(master: Path, limits: LimitSettings) -> None:
+    """Size and content type, from the file itself: nothing has opened it as media yet."""
+    size = master.stat().st_size
+    if size > limits.max_file_mb * MB:
+        raise _reject(master, f"{size / MB:,.1f} MB, more than [limits] max_file_mb = {limits.max_file_mb}; "
+                              "export it again at 1080p, or raise the limit")
+    found = sniff.sniff(master)
+    if found.kind is sniff.Kind.VIDEO:
+        return
+    what = "an empty file (0 bytes)" if found.kind is sniff.Kind.EMPTY else found.label
+    raise _reject(master, f"not a readable video: {what}; {_WHAT_TO_DO[found.kind]}")
+
+
+def check_limits(master: Path, found: Probe, limits: LimitSettings) -> None:
+    seconds = found.duration_ms // 1000
+    if found.duration_ms > limits.max_duration_minutes * 60_000:
+        raise _reject(master, f"{seconds // 60}:{seconds % 60:02d} long, more than [limits] max_duration_minutes = "
+                              f"{limits.max_duration_minutes}; trim it, or raise the limit")
+    if max(found.width, found.height) > limits.max_long_side:
+        raise _reject(master, f"{found.width}x{found.height} pixels, larger than [limits] max_long_side = "
+                              f"{limits.max_long_side}; export it again at a smaller size, or raise the limit")
+
+
+def validate(master: Path, settings: Settings) -> Probe:
+    """What the master holds, or MediaError naming the file, what is wrong and what to do."""
+    limits = settings.limits
+    check_file(master, limits)
+    found = ffmpeg.probe(master, max_streams=limits.max_streams)
+    check_limits(master, found, limits)
+    ffmpeg.check_complete(master, timeout_s=settings.transcode.timeout_seconds)
+    return found
 
 
 def probe(job: Job) -> None:
     if job.asset.width is not None:
         return
-    found = ffmpeg.probe(job.master)
+    found = validate(job.master, job.settings)
     job.catalog.set_probe(job.asset.id, found.duration_ms, found.width, found.height, found.has_audio)
     job.refresh()

@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import TranscodeSettings
-from pipeline.errors import MediaError
+from pipeline.errors import DiskSpaceError, MediaError
 from pipeline.media import encode, ffmpeg, hls, ladder
 from pipeline.models import CaptionState, Probe, Rendition, RenditionKind
 from pipeline.stages import playlists
@@ -20,6 +20,8 @@ from pipeline.stages.job import Job
 POSTER = "poster.jpg"
 THUMBNAIL = "thumbnail.jpg"
 THUMBNAIL_WIDTH = 320
+MB = 1_000_000
+MIB = 2**20
 
 
 def mp4_name(rung: ladder.Rung) -> str:
@@ -43,36 +45,86 @@ def _scaled(job: Job, low: float, high: float) -> ffmpeg.ProgressHook:
     return lambda fraction: job.on_progress(low + (high - low) * fraction)
 
 
-def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung]) -> list[tuple[ladder.Rung, Path]]:
+def _rung_bytes(rung: ladder.Rung, found: Probe, settings: TranscodeSettings) -> int:
+    """The most one rung's MP4 can hold: the VBV buffer caps the video at maxrate over any stretch of time."""
+    kbps = rung.maxrate_kbps + (settings.audio_bitrate_kbps if found.has_audio else 0)
+    return int(kbps * 1000 / 8 * (found.duration_ms / 1000 + 2))
+
+
+def _job_limits(job: Job, found: Probe, rungs: list[ladder.Rung]) -> ffmpeg.Limits:
+    """No file of this job can rightly be more than twice the top rung's cap: a larger one means a crafted or
+    runaway input, and ffmpeg is stopped before it fills the disk (#7)."""
+    top = max(_rung_bytes(rung, found, job.settings.transcode) for rung in rungs)
+    return ffmpeg.Limits(memory_bytes=job.settings.limits.ffmpeg_memory_mb * MIB, file_bytes=2 * top + 64 * MIB)
+
+
+def check_disk_space(job: Job, found: Probe, rungs: list[ladder.Rung]) -> None:
+    """Refuse to start a transcode that could fill the output disk midway: every rung at its cap, as MP4 and
+    again as HLS, plus [limits] min_free_mb."""
+    needed = 2 * sum(_rung_bytes(rung, found, job.settings.transcode) for rung in rungs)
+    margin = job.settings.limits.min_free_mb * MB
+    output = job.settings.output_dir
+    output.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(output).free
+    if free < needed + margin:
+        raise DiskSpaceError(
+            f"{output}: transcoding {fsutil.display_name(job.master)} needs up to {needed / MB:,.0f} MB, and "
+            f"[limits] min_free_mb = {job.settings.limits.min_free_mb} MB must stay free, but only "
+            f"{free / MB:,.0f} MB is free; free some space or set [paths] output to a bigger disk",
+            needed_bytes=needed + margin, free_bytes=free)
+
+
+def _reusable(path: Path, rung: ladder.Rung) -> bool:
+    """An MP4 that an interrupted run finished: files appear only when complete, so it is kept, unless the
+    ladder changed since."""
+    if not path.is_file():
+        return False
+    try:
+        stream = ffmpeg.video_stream(path)
+    except MediaError:  # damaged since (a disk error): made again
+        return False
+    return (stream.width, stream.height) == (rung.width, rung.height)
+
+
+def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
+                   limits: ffmpeg.Limits) -> list[tuple[ladder.Rung, Path]]:
     settings = job.settings.transcode
+    targets = [(rung, job.out_dir / mp4_name(rung)) for rung in rungs]
+    if all(_reusable(path, rung) for rung, path in targets):
+        return targets
     job.on_progress(0.0)
     loudness = None
     if found.has_audio:
-        loudness = encode.measure_loudness(job.master, settings)
+        loudness = encode.measure_loudness(job.master, settings, limits)
         job.catalog.set_loudness(job.asset.id, loudness.input_i, loudness.input_tp, loudness.input_lra)
     job.on_progress(0.1)
-    targets = [(rung, job.out_dir / mp4_name(rung)) for rung in rungs]
     with contextlib.ExitStack() as stack:
         temporary = [(rung, stack.enter_context(fsutil.atomic_file(path))) for rung, path in targets]
         ffmpeg.run(encode.ladder_args(job.master, found, temporary, settings, loudness, _use_nvenc(job)),
-                   what=f"{job.master.name}: transcode", duration_ms=found.duration_ms,
-                   on_progress=_scaled(job, 0.1, 0.9), timeout_s=settings.timeout_seconds)
+                   what=f"{fsutil.display_name(job.master)}: transcode", duration_ms=found.duration_ms,
+                   on_progress=_scaled(job, 0.1, 0.9), timeout_s=settings.timeout_seconds, limits=limits)
     return targets
 
 
-def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]]) -> list[Rendition]:
+def _newer(path: Path, than: Path) -> bool:
+    return path.is_file() and path.stat().st_mtime_ns >= than.stat().st_mtime_ns
+
+
+def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]], limits: ffmpeg.Limits) -> list[Rendition]:
     settings = job.settings.transcode
-    with fsutil.atomic_dir(job.out_dir / playlists.HLS_DIR) as folder:
-        for rung, mp4 in encoded:
-            (folder / rung.name).mkdir()
-            ffmpeg.run(encode.hls_args(mp4, folder / rung.name, settings), what=f"{mp4.name}: HLS packaging",
-                       timeout_s=settings.timeout_seconds)
+    hls_dir = job.out_dir / playlists.HLS_DIR
+    if not all(_newer(hls_dir / rung.name / "stream.m3u8", mp4) for rung, mp4 in encoded):
+        with fsutil.atomic_dir(hls_dir) as folder:
+            for rung, mp4 in encoded:
+                (folder / rung.name).mkdir()
+                ffmpeg.run(encode.hls_args(mp4, folder / rung.name, settings), what=f"{mp4.name}: HLS packaging",
+                           timeout_s=settings.timeout_seconds, limits=limits)
     variants = []
     for rung, mp4 in encoded:
         relative = f"{playlists.HLS_DIR}/{rung.name}/stream.m3u8"
         peak, average = hls.measured_bandwidth(job.out_dir / relative)
         stream = ffmpeg.video_stream(mp4)
-        size = sum(f.stat().st_size for f in (job.out_dir / playlists.HLS_DIR / rung.name).iterdir())
+        size = sum(f.stat().st_size for f in (hls_dir / rung.name).iterdir())
         codecs = hls.avc_codec(stream.profile, stream.level)
         if job.asset.has_audio:
             codecs += f",{hls.AAC_LC}"
@@ -81,12 +133,15 @@ def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]]) -> list[Rend
     return variants
 
 
-def _images(job: Job, top: Path, duration_ms: int) -> list[Rendition]:
+def _images(job: Job, top: Path, duration_ms: int, limits: ffmpeg.Limits) -> list[Rendition]:
     timeout = job.settings.transcode.timeout_seconds
-    with fsutil.atomic_file(job.out_dir / POSTER) as tmp:
-        encode.poster(top, duration_ms, tmp, timeout)
-    with fsutil.atomic_file(job.out_dir / THUMBNAIL) as tmp:
-        encode.thumbnail(job.out_dir / POSTER, tmp, THUMBNAIL_WIDTH, timeout)
+    poster, thumbnail = job.out_dir / POSTER, job.out_dir / THUMBNAIL
+    if not _newer(poster, top):
+        with fsutil.atomic_file(poster) as tmp:
+            encode.poster(top, duration_ms, tmp, timeout, limits)
+    if not _newer(thumbnail, poster):
+        with fsutil.atomic_file(thumbnail) as tmp:
+            encode.thumbnail(poster, tmp, THUMBNAIL_WIDTH, timeout, limits)
     made = []
     for kind, name in ((RenditionKind.POSTER, POSTER), (RenditionKind.THUMBNAIL, THUMBNAIL)):
         stream = ffmpeg.video_stream(job.out_dir / name)
@@ -96,17 +151,23 @@ def _images(job: Job, top: Path, duration_ms: int) -> list[Rendition]:
 
 
 def transcode(job: Job) -> None:
+    """The renditions. Each piece already finished by an interrupted run (an MP4, the HLS folder, the poster)
+    is kept, so a run after a crash redoes only what was not complete (#7)."""
     if _done(job):
         return
-    found = ffmpeg.probe(job.master)
+    found = ffmpeg.probe(job.master, max_streams=job.settings.limits.max_streams)
     rungs = ladder.plan(found.width, found.height, job.settings.transcode.ladder,
                         job.settings.transcode.bitrates_kbps)
-    encoded = _encode_ladder(job, found, rungs)
+    fsutil.remove_partials(job.out_dir, *(Path(mp4_name(rung)).stem for rung in rungs), playlists.HLS_DIR,
+                           Path(POSTER).stem, Path(THUMBNAIL).stem)
+    check_disk_space(job, found, rungs)
+    limits = _job_limits(job, found, rungs)
+    encoded = _encode_ladder(job, found, rungs, limits)
     downloads = [Rendition(job.asset.id, f"mp4-{rung.name}", RenditionKind.MP4, path.name, rung.width, rung.height,
                            path.stat().st_size) for rung, path in encoded]
-    variants = _package_hls(job, encoded)
+    variants = _package_hls(job, encoded, limits)
     job.on_progress(0.95)
-    images = _images(job, encoded[0][1], found.duration_ms)
+    images = _images(job, encoded[0][1], found.duration_ms, limits)
     job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
     job.on_progress(1.0)

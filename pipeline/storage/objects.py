@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from pipeline.errors import StorageError
 
@@ -47,10 +47,17 @@ class ObjectStore:
             code = str(exc.response.get("Error", {}).get("Code", "error"))
             if code in _CREDENTIAL_CODES:
                 return StorageError(f"storage at {self.where} refused the credentials while trying to {action} "
-                                    f"({code}); check [storage] access_key_id and secret_access_key")
+                                    f"({code}); check [storage] access_key_id and secret_access_key, or the "
+                                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables")
             return StorageError(f"storage at {self.where} could not {action} ({code})")
-        return StorageError(f"storage at {self.where} is unreachable while trying to {action} ({exc}); "
-                            "check [storage] endpoint, or start it with `pipeline storage start`")
+        if isinstance(exc, NoCredentialsError):
+            return StorageError(f"storage at {self.where}: no credentials to {action} with; set [storage] "
+                                "access_key_id and secret_access_key, or the AWS_ACCESS_KEY_ID and "
+                                "AWS_SECRET_ACCESS_KEY variables")
+        return StorageError(f"storage at {self.where} is unreachable while trying to {action} "
+                            f"({exc}); check that it is running and that [storage] endpoint is "
+                            "right (the embedded server: `pipeline storage start`), then run the command again: "
+                            "nothing finished is sent twice")
 
     def ping(self) -> None:
         try:
