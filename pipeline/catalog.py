@@ -7,6 +7,7 @@ Every write goes through this module: the rest of the code never sees a connecti
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,7 +84,11 @@ class Catalog:
         engine = sa.create_engine(f"sqlite:///{state_dir / 'catalog.sqlite3'}")
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         catalog = cls(engine)
-        catalog.migrate()
+        # Two processes opening a new or older catalog at once (two runs, a run and the review app) must not
+        # both create or migrate it.
+        with open(state_dir / "catalog.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            catalog.migrate()
         return catalog
 
     def close(self) -> None:

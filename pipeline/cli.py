@@ -7,7 +7,6 @@ An error is one line on stderr; --debug adds the traceback.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import getpass
 import io
 import json
@@ -116,10 +115,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     masters = [Path(m) for m in args.masters] or runner.list_masters(settings.masters_dir)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.state_dir / "catalog.lock", "a") as lock:  # two runs started together on a new state
-        fcntl.flock(lock, fcntl.LOCK_EX)                          # folder must not both create the catalog
-        catalog = _open(settings)
+    catalog = _open(settings)
     reporter = TerminalReporter(sys.stderr)
     if not masters:
         print(f"No masters in {settings.masters_dir}: put video files there and run again.")

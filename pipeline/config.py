@@ -76,6 +76,9 @@ class CaptionSettings:
     device: str = _setting("auto", "where Whisper runs", choices=("auto", "cpu", "cuda"))
     compute_type: str = _setting("default", "CTranslate2 precision; default: int8 on CPU, float16 on GPU",
                                  choices=("default", "int8", "int8_float16", "float16", "float32"))
+    cpu_threads: int = _setting(1, "faster-whisper threads on the CPU; 1 is fastest for tiny.en on 2 cores "
+                                "(BENCHMARKS.md); more may help larger models on more cores; 0: CTranslate2's default",
+                                low=0, high=64)
     max_chars_per_line: int = _setting(37, "longest caption line (BBC: 37)", low=16, high=60)
     max_lines: int = _setting(2, "lines per cue", low=1, high=3)
     max_cue_seconds: float = _setting(6.0, "longest cue duration", low=2.0, high=10.0)

@@ -110,7 +110,8 @@ class FasterWhisper:
             if not self.settings.model:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model never needs the network
             try:
-                self._model = WhisperModel(name, device=self.device, compute_type=self.compute_type)
+                self._model = WhisperModel(name, device=self.device, compute_type=self.compute_type,
+                                           cpu_threads=self.settings.cpu_threads)
             except Exception as exc:  # faster-whisper raises many types: missing files, hub errors, CUDA
                 if self._fall_back_to_cpu(exc):
                     return self._load()

@@ -74,8 +74,10 @@ def caption(job: Job) -> None:
     vtt.write_vtt(job.out_dir / path, cues, provenance(engine, model, language, "automatic draft, "
                                                        "not yet reviewed"))
     state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
+    # A track whose file was lost keeps its history: the new draft is its next revision.
+    before = next((t.revision for t in job.catalog.caption_tracks(job.asset.id) if t.language == language), None)
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, language, path, state, len(cues), engine, model, None,
-                                               None, generated_at=now(), detected_language=detected))
-    job.catalog.save_revision(job.asset.id, language, None, AUTOMATIC, f"made by {engine} ({model})", cues,
+                                               None, revision=before, generated_at=now(), detected_language=detected))
+    job.catalog.save_revision(job.asset.id, language, before, AUTOMATIC, f"made by {engine} ({model})", cues,
                               withdraw=False)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
