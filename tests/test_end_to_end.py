@@ -51,7 +51,7 @@ def test_run_approve_publish_share(project: Project) -> None:
     assert "status: automatic draft, not yet reviewed" in vtt
     project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
     vtt = (out / "captions.en.vtt").read_text()
-    assert "status: reviewed by Ann Example" in vtt
+    assert "status: revision 1, reviewed by Ann Example" in vtt
     [first] = project.cli_json("publish")
     assert first["id"] == asset["id"] and first["uploaded_objects"] >= 4 and first["uploaded_bytes"] > 0
     [again] = project.cli_json("publish")
