@@ -85,6 +85,7 @@ def test_state_changes_need_the_csrf_token(tmp_path: Path) -> None:
     url = f"/api/assets/{asset_id}/approve"
     assert client.post(url, json={"reviewer": "Ann"}).status_code == 403
     assert client.post(url, json={"reviewer": "Ann"}, headers={"X-CSRF-Token": "guess"}).status_code == 403
+    assert client.post(url, json={"reviewer": "Ann"}, headers={"Authorization": "Bearer any"}).status_code == 403
     foreign = client.post(url, json={"reviewer": "Ann"}, headers={**csrf, "Origin": "http://evil.example"})
     assert foreign.status_code == 403
     assert client.post(url, json={"reviewer": "Ann", "revisions": {"en": 1}}, headers=csrf).status_code == 200
@@ -183,6 +184,8 @@ def test_a_network_address_needs_an_access_token_and_sign_in(tmp_path: Path,
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
     assert client.post("/api/session", json={"token": "wrong"}, headers=csrf).status_code == 401
     assert client.get("/api/assets", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post("/api/assets/nothere/approve", json={"reviewer": "Ann"},
+                       headers={"Authorization": f"Bearer {token}"}).status_code == 404  # a script: no CSRF token
     signed = client.post("/api/session", json={"token": token}, headers=csrf)
     assert signed.status_code == 200 and SESSION_COOKIE in signed.cookies
     assert client.get("/api/assets").status_code == 200
