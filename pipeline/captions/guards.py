@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline import fsutil
 from pipeline.models import Word
@@ -119,12 +120,16 @@ def flag_words(words: list[Word], glossary: tuple[str, ...] = (),
     return result
 
 
-def write_words(path: Path, flagged: list[FlaggedWord]) -> None:
-    """The words with their timings, confidence and flags, for the review editor."""
-    rows = [{"start_ms": f.word.start_ms, "end_ms": f.word.end_ms, "text": f.word.text,
+def word_rows(flagged: list[FlaggedWord]) -> list[dict[str, Any]]:
+    """The words with their timings, confidence and flags, as JSON rows: the sidecar file and the editor's API."""
+    return [{"start_ms": f.word.start_ms, "end_ms": f.word.end_ms, "text": f.word.text,
              "probability": round(f.word.probability, 3), "flags": [flag.value for flag in f.flags]}
             for f in flagged]
-    fsutil.write_text(path, json.dumps(rows, indent=1) + "\n")
+
+
+def write_words(path: Path, flagged: list[FlaggedWord]) -> None:
+    """The words for the review editor, next to the captions (never published)."""
+    fsutil.write_text(path, json.dumps(word_rows(flagged), indent=1) + "\n")
 
 
 def read_words(path: Path) -> list[FlaggedWord]:

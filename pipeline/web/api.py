@@ -101,11 +101,6 @@ def _problems(found: list[quality.Violation]) -> list[ProblemOut]:
             for v in found]
 
 
-def words_json(words: list[guards.FlaggedWord]) -> list[dict[str, Any]]:
-    return [{"start_ms": w.word.start_ms, "end_ms": w.word.end_ms, "text": w.word.text,
-             "probability": w.word.probability, "flags": [f.value for f in w.flags]} for w in words]
-
-
 def _cues(body: list[CueBody]) -> list[Cue]:
     return [Cue(c.start_ms, c.end_ms, c.text) for c in body]
 
@@ -150,7 +145,7 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
 
     @api.get("/assets/{asset_id}/captions/{language}/words", summary="Whisper's words with timings and flags")
     def get_words(asset_id: str, language: str) -> list[dict[str, Any]]:
-        return words_json(editing.open_draft(settings, catalog, asset_id, language).words)
+        return guards.word_rows(editing.open_draft(settings, catalog, asset_id, language).words)
 
     @api.get("/assets/{asset_id}/captions/{language}/revisions", summary="Revision history, newest first")
     def list_revisions(asset_id: str, language: str) -> list[RevisionOut]:

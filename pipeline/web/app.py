@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
+from pipeline.captions import guards
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
@@ -50,7 +51,7 @@ def _editor_data(settings: Settings, catalog: Catalog, asset_id: str, language: 
                   "state": draft.asset.state.value},
         "language": language,
         "video": _editor_video(catalog, draft.asset.id),
-        "words": api.words_json(draft.words),
+        "words": guards.word_rows(draft.words),
         "rules": {"chars_per_line": rules.chars_per_line, "error_chars_per_line": rules.error_chars_per_line,
                   "max_lines": rules.max_lines, "warn_cps": rules.warn_cps, "error_cps": rules.error_cps,
                   "warn_min_ms": rules.warn_min_ms, "error_min_ms": rules.error_min_ms,

@@ -78,6 +78,8 @@ function overlapProblem(index) {
 
 function bare(text) { return text.toLowerCase().replace(/[^\p{L}\p{N}']/gu, ""); }
 
+// A word belongs to the cue it starts in, or ends up to 0.5 s before: the rule of review._flag_warnings, so the
+// editor and `pipeline captions check` list the same flagged words. A word the reviewer has changed drops out.
 function flaggedWords(cue) {
   const present = new Set(cue.text.split(/\s+/).map(bare));
   return DATA.words.filter((w) => w.flags.length && w.start_ms >= cue.start_ms && w.start_ms < cue.end_ms + 500
