@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pipeline.errors import ConflictError, NotFoundError, PipelineError, UsageError
+from pipeline.config import Settings
+from pipeline.errors import ConflictError, NotFoundError, PipelineError, ServiceError, UsageError
 from pipeline.models import (
     Asset,
     AssetState,
@@ -53,6 +54,14 @@ TRANSITIONS: dict[AssetState, frozenset[AssetState]] = {
     AssetState.APPROVED: frozenset({AssetState.PUBLISHED, AssetState.AWAITING_REVIEW}),
     AssetState.PUBLISHED: frozenset({AssetState.PUBLISHED, AssetState.APPROVED, AssetState.AWAITING_REVIEW}),
 }
+
+
+MIGRATION_LOCK_KEY = 0x706970656C696E65  # "pipeline": the PostgreSQL advisory lock held while migrating
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    """The configured catalog: PostgreSQL in the distributed mode, else SQLite in the state folder."""
+    return Catalog.connect(settings.cluster.catalog) if settings.distributed else Catalog.open(settings.state_dir)
 
 
 def now() -> datetime:
@@ -91,6 +100,24 @@ class Catalog:
             catalog.migrate()
         return catalog
 
+    @classmethod
+    def connect(cls, url: str) -> Catalog:
+        """The catalog on a PostgreSQL server, shared by every machine of a distributed deployment (#8)."""
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        catalog = cls(engine)
+        try:
+            with engine.begin() as conn:
+                # Two machines starting on a new or older catalog at once must not both create or migrate it.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                catalog._migrate(conn)
+        except sa.exc.OperationalError as exc:
+            engine.dispose()
+            where = engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise ServiceError(f"catalog at {where} is unreachable or refused the connection ({reason}); check "
+                               "[cluster] catalog and that PostgreSQL is running") from exc
+        return catalog
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -109,15 +136,19 @@ class Catalog:
 
     def migrate(self) -> None:
         with self._tx() as conn:
-            if not sa.inspect(conn).has_table("schema_version"):
-                schema_version.create(conn)
-            current = int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
-            if current > len(MIGRATIONS):
-                raise PipelineError(f"catalog schema version {current} is newer than this program "
-                                    f"({len(MIGRATIONS)}); upgrade the pipeline")
-            for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-                migration(conn)
-                conn.execute(schema_version.insert().values(version=version))
+            self._migrate(conn)
+
+    @staticmethod
+    def _migrate(conn: Connection) -> None:
+        if not sa.inspect(conn).has_table("schema_version"):
+            schema_version.create(conn)
+        current = int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0)
+        if current > len(MIGRATIONS):
+            raise PipelineError(f"catalog schema version {current} is newer than this program "
+                                f"({len(MIGRATIONS)}); upgrade the pipeline")
+        for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            migration(conn)
+            conn.execute(schema_version.insert().values(version=version))
 
     # -- assets -----------------------------------------------------------------------------------------
 

@@ -12,17 +12,15 @@ import io
 import json
 import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline import __version__, config, runner
+from pipeline import __version__, config, fsutil, logs, runner
 from pipeline.captions import quality, vtt
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, open_catalog
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
 from pipeline.errors import PipelineError, UsageError
@@ -66,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", "process new masters: ingest, transcode, draft captions")
     p.add_argument("masters", nargs="*", metavar="MASTER", help="files to process (default: every file in "
                    "[paths] masters)")
+    p.add_argument("--wait", action="store_true", help="distributed mode: follow the queued masters until the "
+                   "workers finish them, then bring their outputs here")
+    p = add("worker", "distributed mode: run Celery workers that take queued work")
+    p.add_argument("--queues", default="transcode,caption", help="queues to take work from, separated by commas "
+                   "(default: transcode,caption; a GPU machine may take caption only)")
+    p.add_argument("--name", help="this worker's name in `pipeline status` (default: the host name)")
+    p = add("pull", "distributed mode: bring processed assets' outputs from the work bucket to this machine")
+    p.add_argument("ids", nargs="*", metavar="ID", help="assets to bring (default: every processed asset)")
     p = add("status", "list assets and their states")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p = add("approve", "approve an asset's captions after checking them")
@@ -107,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(settings: Settings) -> Catalog:
-    return Catalog.open(settings.state_dir)
+    return open_catalog(settings)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -120,6 +126,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not masters:
         print(f"No masters in {settings.masters_dir}: put video files there and run again.")
         return 0
+    if settings.distributed:
+        return _run_distributed(settings, catalog, masters, args.wait)
     outcomes = runner.Runner(settings, catalog, reporter).run(masters)
     for outcome in outcomes:
         if outcome.note:
@@ -130,13 +138,86 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(o.error for o in outcomes) else 0
 
 
+def _run_distributed(settings: Settings, catalog: Catalog, masters: list[Path], wait: bool) -> int:
+    from pipeline.cluster import app, coordinator, workspace
+
+    celery, store = app.make_app(settings), workspace.open_work_store(settings)
+    results = [coordinator.enqueue(settings, catalog, store, celery, master) for master in masters]
+    for queued in results:
+        if queued.error or queued.note:
+            print(f"  {queued.error or queued.note}", file=sys.stderr)
+        elif queued.asset:
+            doing = f"queued for {queued.stage}" if queued.stage else queued.asset.state.value
+            print(f"  {queued.asset.id}  {fsutil.display_name(queued.master)}: {doing}")
+    sent = [q.asset.id for q in results if q.asset and q.stage]
+    print(f"{len(sent)} queued for the workers (`pipeline worker`); `pipeline status` shows their progress.")
+    if not wait:
+        return 1 if any(q.error for q in results) else 0
+    ids = [q.asset.id for q in results if q.asset]
+    finished = coordinator.wait(catalog, ids, lambda pending: print(
+        f"\r  waiting for {len(pending)} of {len(ids)}", end="", file=sys.stderr, flush=True))
+    print(file=sys.stderr)
+    fetched = coordinator.pull(settings, catalog, store, finished)
+    failed = [a for a in finished if a.state is AssetState.FAILED]
+    for asset in failed:
+        print(f"  {asset.error}", file=sys.stderr)
+    print(f"{len(finished) - len(failed)} processed, {len(failed)} failed; {fetched} files brought to "
+          f"{settings.output_dir}.")
+    print_next_steps(sys.stdout, [a.id for a in finished if a.state is AssetState.AWAITING_REVIEW])
+    return 1 if failed or any(q.error for q in results) else 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.cluster import worker
+
+    if not settings.distributed:
+        raise UsageError('pipeline worker needs [cluster] mode = "distributed" (README, "Deployment")')
+    queues = worker.parse_queues(args.queues)
+    if len(queues) == 1:
+        worker.serve(settings, queues[0], args.name)
+        return 0
+    return worker.serve_all(queues, args.name, ["--config", args.config] if getattr(args, "config", None) else [])
+
+
+def cmd_pull(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.cluster import coordinator, workspace
+
+    if not settings.distributed:
+        raise UsageError('pipeline pull needs [cluster] mode = "distributed"; outputs are already here')
+    catalog = _open(settings)
+    chosen = [catalog.get(i) for i in args.ids] if args.ids else None
+    fetched = coordinator.pull(settings, catalog, workspace.open_work_store(settings), chosen)
+    print(f"{fetched} files brought to {settings.output_dir}.")
+    return 0
+
+
+def _print_jobs(catalog: Catalog) -> None:
+    from pipeline.cluster import coordinator
+    from pipeline.jobs import JobBook
+
+    records = JobBook(catalog).all()
+    counts = coordinator.by_state(records)
+    print("\nJobs: " + ", ".join(f"{n} {state.value}" for state, n in counts.items()))
+    loads = coordinator.by_worker(records)
+    if loads:
+        print(format_table([(w.worker, str(w.running), str(w.done), str(w.failed), str(w.attempts)) for w in loads],
+                           ("WORKER", "RUNNING", "DONE", "FAILED", "STARTS")))
+
+
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    assets = _open(settings).list_assets()
+    catalog = _open(settings)
+    assets = catalog.list_assets()
     if args.json:
+        from pipeline.jobs import JobBook
+
+        jobs = JobBook(catalog).all() if settings.distributed else []
         rows = [{"id": a.id, "source": a.source, "version": a.version, "state": a.state.value,
                  "duration_ms": a.duration_ms, "updated_at": a.updated_at.isoformat(),
                  **({"stage": a.stage, "progress": a.progress} if a.state is AssetState.PROCESSING else {}),
-                 **({"error": a.error} if a.state is AssetState.FAILED else {})} for a in assets]
+                 **({"error": a.error} if a.state is AssetState.FAILED else {}),
+                 **({"jobs": [{"stage": j.stage, "state": j.state.value, "attempts": j.attempts, "worker": j.worker,
+                               "error": j.error} for j in jobs if j.asset_id == a.id]} if settings.distributed else {})}
+                for a in assets]
         print(json.dumps(rows, indent=2))
         return 0
     if not assets:
@@ -149,6 +230,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
     print(format_table([(a.id, state(a), f"v{a.version}", a.source, a.error or "") for a in assets],
                        ("ID", "STATE", "VER", "SOURCE", "ERROR")))
+    if settings.distributed:
+        _print_jobs(catalog)
     return 0
 
 
@@ -211,6 +294,10 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             print("[]")
         return 0
+    if settings.distributed:  # publish uploads this machine's files: bring what the workers made (#8)
+        from pipeline.cluster import coordinator, workspace
+
+        coordinator.pull(settings, catalog, workspace.open_work_store(settings), [catalog.get(i) for i in ids])
     store = open_store(settings)
     reporter = TerminalReporter(sys.stderr)
     results, failed = [], False
@@ -318,63 +405,10 @@ def cmd_storage(settings: Settings, args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "run": cmd_run, "status": cmd_status, "approve": cmd_approve, "captions": cmd_captions,
-    "publish": cmd_publish, "share": cmd_share,
-    "unpublish": cmd_unpublish, "review": cmd_review, "storage": cmd_storage,
+    "run": cmd_run, "worker": cmd_worker, "pull": cmd_pull, "status": cmd_status, "approve": cmd_approve,
+    "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "unpublish": cmd_unpublish,
+    "review": cmd_review, "storage": cmd_storage,
 }
-
-
-class _Redact(logging.Filter):
-    """Keeps secrets out of log files and the console: configured keys and tokens, and the signature and
-    credential of any signed URL (a share link's address is as good as the video it opens)."""
-
-    SIGNED = re.compile(r"((?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|AWSAccessKeyId)=)"
-                        r"[^&\s\"']+", re.IGNORECASE)
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 4]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        clean = self.SIGNED.sub(r"\1[redacted]", text)
-        for secret in self.secrets:
-            clean = clean.replace(secret, "[redacted]")
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-def _secrets(settings: Settings) -> list[str]:
-    return [settings.storage.secret_access_key, settings.review.access_token,
-            *(os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                                    "PIPELINE_REVIEW_TOKEN"))]
-
-
-def _setup_logging(settings: Settings | None, command: str, debug: bool) -> None:
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.DEBUG if debug else logging.WARNING)
-    root.addHandler(console)
-    if settings is None:
-        return
-    redact = _Redact(_secrets(settings))
-    console.addFilter(redact)
-    logs = settings.state_dir / "logs"
-    try:
-        logs.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        # One file per run; the process id keeps two runs started in the same second apart (#7).
-        handler = logging.FileHandler(logs / f"{stamp}-{command}-{os.getpid()}.log", encoding="utf-8",
-                                      errors="backslashreplace")
-    except OSError:
-        return
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(redact)
-    root.addHandler(handler)
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "faster_whisper"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     try:
         settings = config.load(getattr(args, "config", None))
-        _setup_logging(settings, args.command, debug)
+        logs.setup(settings, args.command, debug)
         return COMMANDS[args.command](settings, args)
     except PipelineError as exc:
         if debug:

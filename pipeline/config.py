@@ -145,6 +145,33 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Many machines (#8): Celery workers on Redis run the stages, PostgreSQL holds the catalog, and masters
+    and outputs travel through the object store, so no machine needs a shared file system."""
+
+    mode: str = _setting("embedded", "embedded: one machine runs everything in `pipeline run`; distributed: "
+                         "`pipeline run` queues work for `pipeline worker` processes (README, \"Deployment\")",
+                         choices=("embedded", "distributed"))
+    broker: str = _setting("", "distributed: the Redis URL for Celery's broker and results, e.g. "
+                           "redis://:PASSWORD@queue.internal:6379/0")
+    catalog: str = _setting("", "distributed: the PostgreSQL URL of the catalog, e.g. "
+                            "postgresql+psycopg://pipeline:PASSWORD@db.internal:5432/pipeline")
+    work_bucket: str = _setting("pipeline-work", "distributed: private bucket on [storage] endpoint for masters "
+                                "and outputs on their way between machines")
+    max_attempts: int = _setting(3, "a stage that fails this many times (error, or its worker killed) stops, "
+                                 "and the asset is failed with the reason", low=1, high=20)
+    visibility_timeout_seconds: int = _setting(3600, "a task taken by a worker that vanished is handed to "
+                                               "another after this long; a task still running then is not "
+                                               "run twice", low=10, high=86_400)
+    transcode_concurrency: int = _setting(1, "transcode tasks one worker runs at once (ffmpeg uses every core "
+                                          "already)", low=1, high=64)
+    caption_concurrency: int = _setting(1, "caption tasks one worker runs at once (each loads its own model)",
+                                        low=1, high=64)
+    scratch: str = _setting("", "folder where a worker keeps the files of the task it is running; empty: "
+                            "<state>/work")
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     paths: PathSettings
@@ -154,6 +181,7 @@ class Settings:
     storage: StorageSettings
     publish: PublishSettings
     limits: LimitSettings
+    cluster: ClusterSettings = ClusterSettings()
 
     def _resolve(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -171,6 +199,14 @@ class Settings:
     def state_dir(self) -> Path:
         return self._resolve(self.paths.state)
 
+    @property
+    def scratch_dir(self) -> Path:
+        return self._resolve(self.cluster.scratch) if self.cluster.scratch else self.state_dir / "work"
+
+    @property
+    def distributed(self) -> bool:
+        return self.cluster.mode == "distributed"
+
 
 SECTIONS: dict[str, type[Any]] = {
     "paths": PathSettings,
@@ -180,6 +216,7 @@ SECTIONS: dict[str, type[Any]] = {
     "storage": StorageSettings,
     "publish": PublishSettings,
     "limits": LimitSettings,
+    "cluster": ClusterSettings,
 }
 
 
@@ -270,6 +307,26 @@ def _validate_cross(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: [storage] bucket = {settings.storage.bucket!r} is not allowed; expected an S3 "
                           "bucket name: 3 to 63 lowercase letters, digits, dots and dashes", key="[storage] bucket")
     _validate_ports(settings.storage, source)
+    _validate_cluster(settings, source)
+
+
+def _validate_cluster(settings: Settings, source: str) -> None:
+    c = settings.cluster
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", c.work_bucket) or c.work_bucket == settings.storage.bucket:
+        raise ConfigError(f"{source}: [cluster] work_bucket = {c.work_bucket!r} is not allowed; expected an S3 bucket "
+                          "name other than [storage] bucket", key="[cluster] work_bucket")
+    if not settings.distributed:
+        return
+    needs = (("broker", c.broker, ("redis://", "rediss://"), "a redis:// URL"),
+             ("catalog", c.catalog, ("postgresql://", "postgresql+psycopg://"), "a postgresql+psycopg:// URL"))
+    for name, value, schemes, what in needs:
+        if not value.startswith(schemes):
+            raise ConfigError(f"{source}: [cluster] mode = \"distributed\" needs [cluster] {name}: {what} that "
+                              "every machine can reach (README, \"Deployment\")", key=f"[cluster] {name}")
+    if not settings.storage.endpoint:
+        raise ConfigError(f"{source}: [cluster] mode = \"distributed\" needs [storage] endpoint: the S3 URL of the "
+                          "SeaweedFS filer or S3 service every machine can reach (README, \"Deployment\")",
+                          key="[storage] endpoint")
 
 
 def _validate_ports(storage: StorageSettings, source: str) -> None:

@@ -8,6 +8,7 @@
     ├── LeaseLostError            another run took over an asset this run had claimed (it slept too long)
     ├── CaptionError              the speech recogniser could not run
     ├── StorageError              object storage unreachable, refused, or misconfigured
+    ├── ServiceError              the distributed mode's catalog database or task queue unreachable or refused
     ├── NotFoundError             an asset id that the catalog does not know
     └── ConflictError             a caption save based on a revision that is no longer the latest
 
@@ -61,6 +62,10 @@ class CaptionError(PipelineError):
 
 
 class StorageError(PipelineError):
+    pass
+
+
+class ServiceError(PipelineError):
     pass
 
 

@@ -150,3 +150,28 @@ class ShareLink:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
+
+
+class JobState(enum.StrEnum):
+    """A stage group's task in the distributed mode (#8)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"  # failed in a way that may pass (storage unreachable, a worker killed); sent again
+    DONE = "done"
+    FAILED = "failed"
+
+
+ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.RETRYING})
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    asset_id: str
+    stage: str  # a group of runner.STAGES run as one task: "transcode" (probe and transcode) or "caption"
+    state: JobState
+    attempts: int  # how many times a worker started it
+    worker: str | None  # the Celery worker that started it last, e.g. "transcode@gpu-1"
+    error: str | None
+    queued_at: datetime
+    updated_at: datetime

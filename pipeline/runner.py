@@ -98,13 +98,30 @@ def describe_holder(holder: str) -> str:
     return f"process {rest.partition(':')[0]} on {host}"
 
 
-def _kill_point() -> tuple[str, str] | None:
+def kill_point() -> tuple[str, str] | None:
     stage, _, at = os.environ.get(FAULT_KILL_AT, "").partition("@")
     return (stage, at) if stage and at else None
 
 
-def _die() -> None:
+def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def progress_hook(catalog: Catalog, asset_id: str, stage: str, report: Callable[[float], None],
+                  kill_at: tuple[str, str] | None) -> Callable[[float], None]:
+    """Progress goes to `report`, and to the catalog at most once a second for `pipeline status`."""
+    saved = [-1.0]
+    kill_fraction = float(kill_at[1]) if kill_at and kill_at[0] == stage and kill_at[1] != "done" else None
+
+    def hook(fraction: float) -> None:
+        report(fraction)
+        if kill_fraction is not None and fraction >= kill_fraction:
+            die()
+        now_s = time.monotonic()
+        if now_s - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
+            saved[0] = now_s
+            catalog.set_progress(asset_id, stage, round(fraction, 3))
+    return hook
 
 
 class Heartbeat:
@@ -153,7 +170,7 @@ class Runner:
         self.reporter = reporter
         self.owner = lease_owner()
         self._transcriber: Transcriber | None = None
-        self._kill_at = _kill_point()
+        self._kill_at = kill_point()
 
     def transcriber(self) -> Transcriber:
         if self._transcriber is None:
@@ -220,12 +237,13 @@ class Runner:
         try:
             for name, stage in STAGES:
                 heartbeat.check()
-                job.on_progress = self._hook(job, name)
+                job.on_progress = progress_hook(self.catalog, asset.id, name, self._reporter_hook(job, name),
+                                                self._kill_at)
                 job.on_progress(0.0)
                 stage(job)
                 job.refresh()
                 if self._kill_at == (name, "done"):
-                    _die()
+                    die()
             heartbeat.check()
         except LeaseLostError as exc:
             return Outcome(master, self.catalog.get(asset.id), False, note=str(exc))
@@ -242,18 +260,5 @@ class Runner:
         done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
         return Outcome(master, done, True)
 
-    def _hook(self, job: Job, stage: str) -> Callable[[float], None]:
-        """Progress goes to the reporter, and to the catalog at most once a second for `pipeline status`."""
-        saved = [-1.0]
-        kill_at = float(self._kill_at[1]) if self._kill_at and self._kill_at[0] == stage \
-            and self._kill_at[1] != "done" else None
-
-        def hook(fraction: float) -> None:
-            self.reporter.stage_progress(stage, fraction, job.asset.duration_ms)
-            if kill_at is not None and fraction >= kill_at:
-                _die()
-            now_s = time.monotonic()
-            if now_s - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
-                saved[0] = now_s
-                self.catalog.set_progress(job.asset.id, stage, round(fraction, 3))
-        return hook
+    def _reporter_hook(self, job: Job, stage: str) -> Callable[[float], None]:
+        return lambda fraction: self.reporter.stage_progress(stage, fraction, job.asset.duration_ms)

@@ -115,6 +115,21 @@ share_links = sa.Table(
 )
 
 
+# Migration 3: in the distributed mode (#8), each asset's stage groups as Celery tasks: their state, which worker
+# ran them, and how many times they were started (a task that keeps failing, or keeps killing its worker, stops).
+jobs = sa.Table(
+    "jobs", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("stage", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("worker", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
 def _migration_1(conn: Connection) -> None:
     for table in (assets, events, renditions, captions, share_links):
         table.create(conn)
@@ -137,5 +152,10 @@ def _migration_2(conn: Connection) -> None:
     caption_revisions.create(conn)
 
 
+def _migration_3(conn: Connection) -> None:
+    """Jobs of the distributed mode (#8)."""
+    jobs.create(conn)
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)

@@ -405,11 +405,20 @@ def test_storage_down_or_refusing_is_one_clear_line_and_a_later_publish_works(pr
 
 
 def test_log_lines_lose_their_secrets() -> None:
-    from pipeline import cli
+    from pipeline import logs
 
     record = logging.LogRecord("pipeline", logging.DEBUG, __file__, 1, "fetched %s with %s",
                                ("https://s3.example/b/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=9f8e7d&x=1",
                                 "s3cr3t-key"), None)
-    assert cli._Redact(["s3cr3t-key", ""]).filter(record)
+    assert logs.Redact(["s3cr3t-key", ""]).filter(record)
     assert record.getMessage() == ("fetched https://s3.example/b/k?X-Amz-Credential=[redacted]&"
                                    "X-Amz-Signature=[redacted]&x=1 with [redacted]")
+
+
+def test_cluster_passwords_are_secrets(tmp_path: Path) -> None:
+    from pipeline import config, logs
+
+    settings = config.parse({"cluster": {"mode": "distributed", "broker": "redis://:br0ker-pw@q.internal:6379/0",
+                                         "catalog": "postgresql+psycopg://p:cat4log-pw@db.internal/pipeline"},
+                             "storage": {"endpoint": "http://s3.internal:8333"}}, tmp_path)
+    assert {"br0ker-pw", "cat4log-pw"} <= set(logs.secrets(settings))

@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from pipeline import fsutil
 from pipeline.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -121,14 +122,26 @@ class ObjectStore:
             raise self._fail(f"clean up unfinished uploads under {prefix}", exc) from exc
         return len(found)
 
-    def list_keys(self, prefix: str) -> list[str]:
-        keys: list[str] = []
+    def download(self, key: str, path: Path) -> None:
+        """Fetch an object to `path`, under a temporary name until it is complete."""
+        log.debug("downloading s3://%s/%s to %s", self.bucket, key, path)
+        try:
+            with fsutil.atomic_file(path) as tmp:
+                self.client.download_file(self.bucket, key, str(tmp))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._fail(f"download {key}", exc) from exc
+
+    def list_objects(self, prefix: str) -> list[StoredObject]:
+        found: list[StoredObject] = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
+                found.extend(StoredObject(item["Key"], int(item["Size"]), None) for item in page.get("Contents", []))
         except (BotoCoreError, ClientError) as exc:
             raise self._fail(f"list {prefix}", exc) from exc
-        return keys
+        return found
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return [item.key for item in self.list_objects(prefix)]
 
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list_keys(prefix)

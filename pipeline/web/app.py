@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from pipeline.captions import guards
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, open_catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.models import RenditionKind
@@ -129,7 +129,12 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
 def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    catalog = Catalog.open(settings.state_dir)
+    catalog = open_catalog(settings)
+    if settings.distributed:  # reviewers edit files on this machine: bring what the workers made (#8)
+        from pipeline.cluster import coordinator, workspace
+
+        fetched = coordinator.pull(settings, catalog, workspace.open_work_store(settings))
+        print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
     shown = f"[{host}]" if ":" in host else host
     print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it)")

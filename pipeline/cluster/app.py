@@ -1,0 +1,72 @@
+"""The Celery app of the distributed mode (#8), built from [cluster]; Celery's types stop here and in tasks.py.
+
+Delivery is at least once, and the tasks are written for it (tasks.py):
+- acks late: a task's message is acknowledged when the task ends, so a worker killed mid-task leaves it
+  unacknowledged, and Redis hands it to another worker after [cluster] visibility_timeout_seconds;
+- a pool process that dies (the OOM killer) has its task requeued at once (reject on worker lost);
+- each worker process takes one task at a time (prefetch 1), so that queued work spreads over the workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import OperationalError
+
+from pipeline.config import Settings
+from pipeline.errors import ServiceError
+
+# A stage group's queue has its name: GPU machines take only "caption", CPU machines "transcode".
+QUEUES = ("transcode", "caption")
+RESULT_EXPIRES_SECONDS = 7 * 86400
+
+
+def task_name(stage: str) -> str:
+    return f"pipeline.{stage}"
+
+
+def broker_where(settings: Settings) -> str:
+    """The broker's address without its password, for messages."""
+    url = settings.cluster.broker
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def make_app(settings: Settings) -> Celery:
+    cluster = settings.cluster
+    timeout = cluster.visibility_timeout_seconds
+    transport: dict[str, Any] = {
+        "visibility_timeout": timeout,
+        # Look for the tasks of vanished workers often enough to honour a short visibility timeout.
+        "unacked_restore_interval": max(1, min(10, timeout // 4)),
+        "unacked_restore_throttle": 1,
+        "socket_connect_timeout": 10,
+    }
+    app = Celery("pipeline", broker=cluster.broker, backend=cluster.broker, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=QUEUES[0],
+        task_routes={task_name(name): {"queue": name} for name in QUEUES},
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        result_expires=RESULT_EXPIRES_SECONDS,
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        task_track_started=True,
+    )
+    from pipeline.cluster import tasks  # tasks.py needs the app; the app's users need not import tasks
+
+    tasks.register(app, settings)
+    return app
+
+
+def send(app: Celery, settings: Settings, stage: str, asset_id: str) -> None:
+    try:
+        app.send_task(task_name(stage), args=[asset_id], queue=stage)
+    except OperationalError as exc:
+        raise ServiceError(f"task queue at {broker_where(settings)} is unreachable ({exc}); check [cluster] broker "
+                           "and that Redis is running, then run `pipeline run` again") from exc

@@ -1,0 +1,116 @@
+"""The coordinator's side of the distributed mode (#8): `pipeline run` queues masters, `--wait` follows them,
+and finished outputs are brought to the machine where reviewers edit and publish.
+
+Masters are identified by content as in the embedded mode (stages/ingest.py): a master already processed,
+or already queued, is not queued again; a failed one is queued again from its first unfinished stage group.
+A file that is plainly not a video is refused here, before it is uploaded; every other check runs on a worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import Celery
+
+from pipeline import fsutil, runner
+from pipeline.catalog import Catalog
+from pipeline.cluster import app as cluster_app
+from pipeline.cluster.tasks import GROUPS
+from pipeline.cluster.workspace import pull_outputs, send_master
+from pipeline.config import Settings
+from pipeline.errors import MediaError
+from pipeline.jobs import JobBook
+from pipeline.models import ACTIVE_JOB_STATES, Asset, AssetState, JobRecord, JobState
+from pipeline.stages import ingest
+from pipeline.storage.objects import ObjectStore
+
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Queued:
+    master: Path
+    asset: Asset | None
+    stage: str | None  # the stage group queued; None when nothing was
+    note: str | None = None  # why nothing was queued, when that is not an error
+    error: str | None = None
+
+
+def _first_unfinished(book: JobBook, asset_id: str) -> str:
+    done = {j.stage for j in book.for_asset(asset_id) if j.state is JobState.DONE}
+    return next((stage for stage, _ in GROUPS if stage not in done), GROUPS[0][0])
+
+
+def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celery, master: Path) -> Queued:
+    """Queue one master's work: record it, send its file to the work bucket, send its first task."""
+    name = fsutil.display_name(master)
+    if not master.is_file():
+        return Queued(master, None, None, error=f"{name}: not a regular file; masters must be video files")
+    try:
+        asset, _new = ingest.identify(master, settings.masters_dir, catalog)
+    except OSError as exc:
+        return Queued(master, None, None, error=f"{name}: cannot be read ({exc.strerror}); check the file")
+    if asset.state not in runner.RUNNABLE:
+        return Queued(master, asset, None)
+    book = JobBook(catalog)
+    if any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id)):
+        return Queued(master, asset, None, note=f"{name}: already queued or running (`pipeline status`)")
+    try:
+        ingest.check_file(master, settings.limits)
+    except MediaError as exc:
+        failed = catalog.set_state(asset.id, AssetState.FAILED, error=str(exc))
+        return Queued(master, failed, None, error=str(exc))
+    stage = _first_unfinished(book, asset.id)
+    send_master(store, master, asset.sha256)
+    if not book.queue(asset.id, stage):
+        return Queued(master, asset, None, note=f"{name}: queued by another `pipeline run` a moment ago")
+    cluster_app.send(app, settings, stage, asset.id)
+    return Queued(master, catalog.get(asset.id), stage)
+
+
+def unfinished(catalog: Catalog, asset_ids: list[str]) -> list[Asset]:
+    """The assets among these that workers have still to finish."""
+    book = JobBook(catalog)
+    return [asset for asset in (catalog.get(i) for i in asset_ids)
+            if asset.state in runner.RUNNABLE and any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id))]
+
+
+def wait(catalog: Catalog, asset_ids: list[str], on_change: Callable[[list[Asset]], None]) -> list[Asset]:
+    """Follow the queued assets until workers have finished them all (done or failed); returns them."""
+    while pending := unfinished(catalog, asset_ids):
+        on_change(pending)
+        time.sleep(POLL_SECONDS)
+    return [catalog.get(i) for i in asset_ids]
+
+
+def pull(settings: Settings, catalog: Catalog, store: ObjectStore, assets: list[Asset] | None = None) -> int:
+    """Bring the outputs of processed assets to this machine's output folder. Returns how many files came."""
+    chosen = assets if assets is not None else catalog.list_assets()
+    ready = [a for a in chosen if a.state not in (AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED)]
+    return sum(pull_outputs(store, a.id, settings.output_dir / a.id) for a in ready)
+
+
+@dataclass(frozen=True)
+class WorkerLoad:
+    worker: str
+    running: int
+    done: int
+    failed: int
+    attempts: int
+
+
+def by_worker(records: list[JobRecord]) -> list[WorkerLoad]:
+    """Jobs per worker (the one that started each job last), for `pipeline status`."""
+    def count(name: str, state: JobState) -> int:
+        return sum(1 for r in records if r.worker == name and r.state is state)
+
+    names = sorted({r.worker for r in records if r.worker})
+    return [WorkerLoad(name, count(name, JobState.RUNNING), count(name, JobState.DONE), count(name, JobState.FAILED),
+                       sum(r.attempts for r in records if r.worker == name)) for name in names]
+
+
+def by_state(records: list[JobRecord]) -> dict[JobState, int]:
+    return {state: sum(1 for r in records if r.state is state) for state in JobState}

@@ -1,0 +1,187 @@
+"""The tasks of the distributed mode (#8): runner.STAGES in two groups, one task and one queue per group.
+
+A task may be delivered more than once (a worker killed mid-task, a task outliving the visibility timeout),
+so each one is idempotent:
+- its job row says whether it is done already; a duplicate of a finished task does nothing;
+- it claims the asset with the same lease as an embedded `pipeline run` (runner.py), so two deliveries never
+  work on one asset at once; a delivery that finds the lease held by a live worker is sent again later;
+- its outputs go to fixed keys in the work bucket, and the job is marked done only after every upload.
+A failure that another attempt cannot fix (a rejected master, an unsupported language) fails the asset at
+once; anything else (storage or catalog unreachable, a full disk, a killed worker) is tried again, up to
+[cluster] max_attempts starts, after which the asset is failed with the last reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from celery import Celery, Task
+
+from pipeline import fsutil, runner
+from pipeline.captions.engines import Transcriber, make_transcriber
+from pipeline.catalog import Catalog, open_catalog
+from pipeline.cluster.workspace import Workspace, open_work_store
+from pipeline.config import Settings
+from pipeline.errors import CaptionError, ConfigError, LeaseLostError, MediaError, PipelineError
+from pipeline.jobs import JobBook
+from pipeline.models import AssetState, JobState
+from pipeline.stages.job import Job
+from pipeline.storage.objects import ObjectStore
+
+log = logging.getLogger(__name__)
+
+# runner.STAGES, grouped: probe and transcode read the master and write the renditions; caption reads the
+# master (and the top rendition, for the HLS timestamp map) and writes the captions.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("transcode", ("probe", "transcode")), ("caption", ("caption",)))
+PERMANENT = (MediaError, CaptionError, ConfigError)  # the same master would fail the same way on any worker
+BUSY_RETRY_SECONDS = 15  # a duplicate delivery waits this long for the worker that holds the asset
+RETRY_SECONDS = (10, 60, 300)  # after the 1st, 2nd, 3rd and later failures that may pass
+_STAGE_FUNCTIONS = dict(runner.STAGES)
+
+
+def next_group(stage: str) -> str | None:
+    names = [name for name, _ in GROUPS]
+    index = names.index(stage) + 1
+    return names[index] if index < len(names) else None
+
+
+def _caption_reads(relative: str) -> bool:
+    """What the caption stage reads of the transcode's outputs: the playlists it rebuilds, and the MP4s (the
+    top one gives the HLS timestamp offset). HLS segments and pictures stay in the bucket."""
+    path = PurePosixPath(relative)
+    return path.suffix in (".m3u8", ".vtt", ".json") or (len(path.parts) == 1 and path.suffix == ".mp4")
+
+
+@dataclass
+class _Services:
+    """What a worker process opens once and keeps: never shared across fork (each pool process opens its own)."""
+
+    catalog: Catalog
+    store: ObjectStore
+    transcriber: Transcriber | None = None
+
+
+_SERVICES: dict[int, _Services] = {}
+
+
+def _services(settings: Settings) -> _Services:
+    found = _SERVICES.get(os.getpid())
+    if found is None:
+        found = _SERVICES[os.getpid()] = _Services(open_catalog(settings), open_work_store(settings))
+    return found
+
+
+def _transcriber(settings: Settings, services: _Services) -> Callable[[], Transcriber]:
+    def load() -> Transcriber:
+        if services.transcriber is None:
+            services.transcriber = make_transcriber(settings.captions, settings.state_dir / "models")
+        return services.transcriber
+    return load
+
+
+def register(app: Celery, settings: Settings) -> None:
+    for stage, _ in GROUPS:
+        def run(task: Task, asset_id: str, stage: str = stage) -> str:
+            return execute(task, settings, stage, asset_id)
+        app.task(name=f"pipeline.{stage}", bind=True, max_retries=None)(run)
+
+
+def execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
+    """Run one stage group of one asset. Returns what happened (kept by the result backend, for logs)."""
+    services = _services(settings)
+    catalog, book = services.catalog, JobBook(services.catalog)
+    record = book.get(asset_id, stage)
+    if record is None or record.state in (JobState.DONE, JobState.FAILED):
+        return f"{asset_id} {stage}: nothing to do, the job is {record.state.value if record else 'gone'}"
+    owner = runner.lease_owner()
+    if not catalog.claim(asset_id, owner, runner.lease_until(), runner.RUNNABLE):
+        found = catalog.lease(asset_id)
+        if catalog.get(asset_id).state not in runner.RUNNABLE:
+            book.finish(asset_id, stage, None)  # finished by a delivery that died before recording it
+            return f"{asset_id} {stage}: already finished"
+        holder = found[0] if found else None
+        if not (holder and runner.holder_is_dead(holder)
+                and catalog.claim(asset_id, owner, runner.lease_until(), runner.RUNNABLE, take_from=holder)):
+            raise task.retry(countdown=BUSY_RETRY_SECONDS)
+    worker = str(task.request.hostname or owner)
+    try:
+        outcome, send_next = _attempt(task, settings, services, stage, asset_id, owner, worker)
+    finally:
+        catalog.release_lease(asset_id, owner)
+    if send_next is not None:
+        from pipeline.cluster.app import send
+
+        send(task.app, settings, send_next, asset_id)
+    return outcome
+
+
+def _attempt(task: Task, settings: Settings, services: _Services, stage: str, asset_id: str, owner: str,
+             worker: str) -> tuple[str, str | None]:
+    catalog, book = services.catalog, JobBook(services.catalog)
+    attempt = book.start(asset_id, stage, worker)
+    asset = catalog.get(asset_id)
+    name = fsutil.printable(PurePosixPath(asset.source).name)
+    limit = settings.cluster.max_attempts
+    if attempt > limit:
+        last = book.get(asset_id, stage)
+        reason = (last.error if last and last.error else "its worker stopped each time (killed, or out of memory)")
+        return _fail(catalog, book, asset_id, stage, f"{name}: {stage} stopped after {limit} attempts; last: {reason}")
+    catalog.set_state(asset_id, AssetState.PROCESSING, detail=f"{stage}, attempt {attempt}, on {worker}")
+    try:
+        _run_stages(settings, services, stage, asset_id, owner)
+    except LeaseLostError as exc:
+        return f"{asset_id} {stage}: {exc}", None
+    except PERMANENT as exc:
+        return _fail(catalog, book, asset_id, stage, str(exc))
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, PipelineError) else f"{name}: unexpected error {exc!r} on {worker}"
+        log.warning("asset %s %s attempt %d failed: %s", asset_id, stage, attempt, message, exc_info=True)
+        if attempt >= limit:
+            return _fail(catalog, book, asset_id, stage, f"{message} (attempt {attempt} of {limit})")
+        book.retrying(asset_id, stage, message)
+        raise task.retry(countdown=RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1], exc=exc) from exc
+    following = next_group(stage)
+    if following is None:
+        catalog.set_state(asset_id, AssetState.AWAITING_REVIEW, detail=f"captions drafted on {worker}")
+    book.finish(asset_id, stage, following)
+    return f"{asset_id} {stage}: done on {worker}", following
+
+
+def _fail(catalog: Catalog, book: JobBook, asset_id: str, stage: str, message: str) -> tuple[str, None]:
+    book.fail(asset_id, stage, message)
+    catalog.set_state(asset_id, AssetState.FAILED, error=message)
+    return f"{asset_id} {stage}: failed: {message}", None
+
+
+def _run_stages(settings: Settings, services: _Services, stage: str, asset_id: str, owner: str) -> None:
+    catalog = services.catalog
+    kill_at = runner.kill_point()
+    with runner.Heartbeat(catalog, asset_id, owner).running() as heartbeat, \
+            Workspace(services.store, settings.scratch_dir, catalog.get(asset_id)) as space:
+        space.fetch_master()
+        if stage == "caption":
+            space.fetch_outputs(_caption_reads)
+        local = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths,
+                                                                        output=str(space.output_root)))
+        job = Job(catalog.get(asset_id), space.master, local, catalog, _transcriber(settings, services),
+                  lambda _f: None)
+        for name in dict(GROUPS)[stage]:
+            heartbeat.check()
+            job.on_progress = runner.progress_hook(catalog, asset_id, name, _ignore, kill_at)
+            job.on_progress(0.0)
+            _STAGE_FUNCTIONS[name](job)
+            job.refresh()
+            if kill_at == (name, "done"):
+                runner.die()
+        heartbeat.check()
+        space.push_outputs()
+
+
+def _ignore(_fraction: float) -> Any:
+    return None

@@ -1,0 +1,99 @@
+"""The jobs of the distributed mode (#8), kept in the catalog beside the assets they work on.
+
+A job is one asset's group of stages run as one Celery task (cluster/tasks.py). Its row says whether it is
+queued, running, retrying, done or failed, which worker started it last and how many times a worker started
+it, so that `pipeline status` shows work per state and per worker, a duplicate delivery of a finished task is
+recognised, and a task that keeps failing (or keeps killing its worker) stops after [cluster] max_attempts.
+Each change is one statement or one transaction, atomic on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.catalog import Catalog, now
+from pipeline.models import ACTIVE_JOB_STATES, JobRecord, JobState
+from pipeline.schema import jobs
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite keeps no time zone
+
+
+def _record(r: Any) -> JobRecord:
+    return JobRecord(r.asset_id, r.stage, JobState(r.state), r.attempts, r.worker, r.error, _utc(r.queued_at),
+                     _utc(r.updated_at))
+
+
+class JobBook:
+    def __init__(self, catalog: Catalog) -> None:
+        self.engine = catalog.engine
+
+    def _where(self, asset_id: str, stage: str) -> Any:
+        return (jobs.c.asset_id == asset_id) & (jobs.c.stage == stage)
+
+    def get(self, asset_id: str, stage: str) -> JobRecord | None:
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(jobs).where(self._where(asset_id, stage))).first()
+        return _record(row) if row else None
+
+    def for_asset(self, asset_id: str) -> list[JobRecord]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(jobs).where(jobs.c.asset_id == asset_id).order_by(jobs.c.queued_at)).all()
+        return [_record(r) for r in rows]
+
+    def all(self) -> list[JobRecord]:
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(jobs).order_by(jobs.c.queued_at, jobs.c.asset_id)).all()
+        return [_record(r) for r in rows]
+
+    def queue(self, asset_id: str, stage: str) -> bool:
+        """Record a new job, unless the asset already has one queued, running or retrying (two `pipeline run`
+        at once, or a run while workers are busy). True when this call queued it: the caller sends the task."""
+        stamp = now()
+        try:
+            with self.engine.begin() as conn:
+                busy = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(
+                    (jobs.c.asset_id == asset_id) & jobs.c.state.in_([s.value for s in ACTIVE_JOB_STATES]))).scalar()
+                if busy:
+                    return False
+                conn.execute(jobs.delete().where(self._where(asset_id, stage)))
+                conn.execute(jobs.insert().values(asset_id=asset_id, stage=stage, state=JobState.QUEUED.value,
+                                                  attempts=0, queued_at=stamp, updated_at=stamp))
+        except IntegrityError:  # another coordinator queued it between our check and our insert
+            return False
+        return True
+
+    def start(self, asset_id: str, stage: str, worker: str) -> int:
+        """A worker starts the job: count the attempt, atomically. Returns this attempt's number."""
+        with self.engine.begin() as conn:
+            conn.execute(jobs.update().where(self._where(asset_id, stage)).values(
+                state=JobState.RUNNING.value, attempts=jobs.c.attempts + 1, worker=worker, updated_at=now()))
+            return int(conn.execute(sa.select(jobs.c.attempts).where(self._where(asset_id, stage))).scalar() or 0)
+
+    def _set(self, asset_id: str, stage: str, state: JobState, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(jobs.update().where(self._where(asset_id, stage)).values(
+                state=state.value, error=error, updated_at=now()))
+
+    def retrying(self, asset_id: str, stage: str, error: str) -> None:
+        self._set(asset_id, stage, JobState.RETRYING, error)
+
+    def fail(self, asset_id: str, stage: str, error: str) -> None:
+        self._set(asset_id, stage, JobState.FAILED, error)
+
+    def finish(self, asset_id: str, stage: str, next_stage: str | None) -> None:
+        """The job is done; the next stage group's job is queued in the same transaction, so that a worker
+        killed between the two never leaves an asset with nothing left to do and nothing queued."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            conn.execute(jobs.update().where(self._where(asset_id, stage)).values(
+                state=JobState.DONE.value, error=None, updated_at=stamp))
+            if next_stage is not None:
+                conn.execute(jobs.delete().where(self._where(asset_id, next_stage)))
+                conn.execute(jobs.insert().values(asset_id=asset_id, stage=next_stage, state=JobState.QUEUED.value,
+                                                  attempts=0, queued_at=stamp, updated_at=stamp))
