@@ -9,9 +9,13 @@ STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng chromium
 APT_PACKAGES := ffmpeg espeak-ng chromium
 
+# The distributed mode's services (#8), for its integration test: Redis and PostgreSQL from Debian. Its users
+# install them on their own machines (README, "Deployment"); `make run` does not need them.
+CLUSTER_PACKAGES := redis-server postgresql
+
 OPENAI_STAMP := $(VENV)/.installed-openai
 
-.PHONY: install install-openai system-deps run test lint review sample clean
+.PHONY: install install-openai system-deps cluster-deps run test lint review sample clean
 
 install: system-deps $(STAMP)
 
@@ -38,6 +42,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
+cluster-deps:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing system packages: $(CLUSTER_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CLUSTER_PACKAGES) >/dev/null || exit 1; \
+	    command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null || \
+	      { echo "redis-server or PostgreSQL is still missing after apt-get install $(CLUSTER_PACKAGES)"; exit 1; }; \
+	  else \
+	    echo "The distributed-mode tests need Redis and PostgreSQL: sudo apt-get install $(CLUSTER_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
 # The openai-whisper engine and PyTorch: an extra, left out of `make run`, needed by the tests.
 install-openai: install $(OPENAI_STAMP)
 
@@ -48,7 +64,7 @@ $(OPENAI_STAMP): pyproject.toml requirements.lock
 run: install
 	$(BIN)/pipeline run
 
-test: install-openai
+test: install-openai cluster-deps
 	$(BIN)/pytest
 
 lint: install

@@ -56,6 +56,7 @@ TRANSITIONS: dict[AssetState, frozenset[AssetState]] = {
 }
 
 
+CONNECT_TIMEOUT_SECONDS = 10  # a PostgreSQL host that does not answer is an error, not a hang
 MIGRATION_LOCK_KEY = 0x706970656C696E65  # "pipeline": the PostgreSQL advisory lock held while migrating
 
 
@@ -103,7 +104,8 @@ class Catalog:
     @classmethod
     def connect(cls, url: str) -> Catalog:
         """The catalog on a PostgreSQL server, shared by every machine of a distributed deployment (#8)."""
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8,
+                                  connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
         catalog = cls(engine)
         try:
             with engine.begin() as conn:

@@ -124,6 +124,30 @@ def live_app(app: Any) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Redis, PostgreSQL and SeaweedFS (separate master, volume, filer and S3 processes) on 127.0.0.1, started
+    once for the tests that ask for them (tests/cluster.py) and stopped at the end."""
+    from tests.cluster import start_cluster
+
+    started = start_cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def empty_database(url: str) -> None:
+    """Drop every table of the cluster's PostgreSQL database, so that a test starts from nothing."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     proj = make_project(tmp_path / "project")

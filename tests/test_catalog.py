@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,24 @@ from pipeline.catalog import Catalog
 from pipeline.errors import NotFoundError, UsageError
 from pipeline.models import AssetState
 from pipeline.schema import MIGRATIONS
+from tests.conftest import empty_database
 
 
-@pytest.fixture
-def catalog(tmp_path: Path) -> Catalog:
-    return Catalog.open(tmp_path / "state")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+    """The same catalog code on SQLite (one machine) and on a real PostgreSQL server (many machines, #8)."""
+    if request.param == "sqlite":
+        opened = Catalog.open(tmp_path / "state")
+    else:
+        url = request.getfixturevalue("cluster").postgres_url
+        empty_database(url)
+        opened = Catalog.connect(url)
+    yield opened
+    opened.close()
 
 
-def test_sqlite_file_in_wal_mode_with_migrations_recorded(catalog: Catalog, tmp_path: Path) -> None:
+def test_sqlite_file_in_wal_mode_with_migrations_recorded(tmp_path: Path) -> None:
+    Catalog.open(tmp_path / "state")
     db = sqlite3.connect(tmp_path / "state" / "catalog.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT max(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
@@ -80,3 +91,54 @@ def test_a_catalog_made_by_the_first_release_is_migrated_in_place(tmp_path: Path
     assert (asset.source, asset.state) == ("x.mp4", AssetState.NEW)
     columns = {row[1] for row in sqlite3.connect(state / "catalog.sqlite3").execute("PRAGMA table_info(captions)")}
     assert {"revision", "generated_at", "changes_note"} <= columns
+
+
+def test_leases_and_caption_revisions_are_atomic(catalog: Catalog) -> None:
+    from datetime import timedelta
+
+    from pipeline.catalog import now
+    from pipeline.errors import ConflictError
+    from pipeline.models import CaptionState, CaptionTrack, Cue
+    from pipeline.runner import RUNNABLE
+
+    asset = catalog.add_asset("f" * 64, "z.mp4", 1)
+    later = now() + timedelta(minutes=2)
+    assert catalog.claim(asset.id, "host:1:a", later, RUNNABLE)
+    assert not catalog.claim(asset.id, "host:2:b", later, RUNNABLE)
+    assert catalog.claim(asset.id, "host:2:b", later, RUNNABLE, take_from="host:1:a")
+    assert not catalog.renew_lease(asset.id, "host:1:a", later)
+    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, 1, "e", "m",
+                                           None, None))
+    catalog.save_revision(asset.id, "en", None, "automatic draft", "made", [Cue(0, 1000, "Hello")], withdraw=False)
+    catalog.save_revision(asset.id, "en", 1, "Ann", "cue 1 text", [Cue(0, 1000, "Hello there")])
+    with pytest.raises(ConflictError, match="Ann saved revision 2") as stale:
+        catalog.save_revision(asset.id, "en", 1, "Bo", "cue 1 text", [Cue(0, 1000, "Hi")])
+    assert stale.value.current_revision == 2
+    assert [r.cues[0].text for r in catalog.revisions(asset.id, "en")] == ["Hello there", "Hello"]
+
+
+def test_two_machines_opening_a_new_catalog_at_once_migrate_it_once(cluster: object) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.schema import schema_version
+
+    url = cluster.postgres_url  # type: ignore[attr-defined]
+    empty_database(url)
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _i: Catalog.connect(url), range(4)))
+    assert opened[0].schema_version() == len(MIGRATIONS)
+    with opened[0].engine.begin() as conn:
+        import sqlalchemy as sa
+
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema_version)).scalar() == len(MIGRATIONS)
+    for catalog in opened:
+        catalog.close()
+
+
+def test_an_unreachable_postgresql_is_one_line_naming_the_setting() -> None:
+    from pipeline.errors import ServiceError
+
+    with pytest.raises(ServiceError, match=r"catalog at postgresql\+psycopg://pipeline:\*\*\*@127.0.0.1:9/pipeline "
+                                           r"is unreachable .*check \[cluster\] catalog") as refused:
+        Catalog.connect("postgresql+psycopg://pipeline:s3cret@127.0.0.1:9/pipeline")
+    assert "s3cret" not in str(refused.value) and "\n" not in str(refused.value)

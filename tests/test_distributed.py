@@ -16,19 +16,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from pipeline import config
 from pipeline.catalog import Catalog
 from pipeline.cluster.app import make_app
 from pipeline.jobs import JobBook
 from pipeline.models import AssetState, JobState
-from tests.cluster import Cluster, start_cluster
-from tests.conftest import make_project
+from tests.cluster import Cluster
+from tests.conftest import empty_database, make_project
 from tests.media import speech_video
 
 LINES = (
@@ -58,15 +55,6 @@ class Worker:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    started = start_cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def write_config(path: Path, cluster: Cluster, folder: str, **cluster_extra: object) -> Path:
@@ -120,6 +108,7 @@ def file_digests(folder: Path) -> dict[str, str]:
 
 
 def test_workers_share_the_work_survive_a_kill_and_match_the_embedded_mode(cluster: Cluster, tmp_path: Path) -> None:
+    empty_database(cluster.postgres_url)
     coordinator = write_config(tmp_path / "config.toml", cluster, "coordinator")
     masters = tmp_path / "coordinator" / "masters"
     masters.mkdir(parents=True)
