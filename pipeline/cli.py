@@ -142,6 +142,7 @@ def _run_distributed(settings: Settings, catalog: Catalog, masters: list[Path], 
     from pipeline.cluster import app, coordinator, workspace
 
     celery, store = app.make_app(settings), workspace.open_work_store(settings)
+    app.check_broker(celery, settings)
     results = [coordinator.enqueue(settings, catalog, store, celery, master) for master in masters]
     for queued in results:
         if queued.error or queued.note:

@@ -103,3 +103,28 @@ def test_glossary_is_a_list_of_names_and_may_be_empty(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\[captions\] glossary = \[1\] is not allowed; expected a list, each item "
                                           "a string"):
         config.load(str(tmp_path / "config.toml"))
+
+
+@pytest.mark.parametrize(("cluster", "storage", "named"), [
+    ({"mode": "distributed"}, {"endpoint": "http://s3.internal:8333"}, "[cluster] broker"),
+    ({"mode": "distributed", "broker": "redis://q.internal:6379/0"}, {"endpoint": "http://s3.internal:8333"},
+     "[cluster] catalog"),
+    ({"mode": "distributed", "broker": "redis://q.internal:6379/0", "catalog": "sqlite:///x.db"},
+     {"endpoint": "http://s3.internal:8333"}, "[cluster] catalog"),
+    ({"mode": "distributed", "broker": "redis://q.internal:6379/0",
+      "catalog": "postgresql+psycopg://p@db.internal/pipeline"}, {}, "[storage] endpoint"),
+    ({"work_bucket": "media"}, {}, "[cluster] work_bucket"),
+])
+def test_the_distributed_mode_needs_its_services_named(tmp_path: Path, cluster: dict[str, str],
+                                                       storage: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.parse({"cluster": cluster, "storage": storage}, tmp_path)
+    assert refused.value.key == named and "\n" not in str(refused.value)
+
+
+def test_worker_and_pull_need_the_distributed_mode(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    for command in ("worker", "pull"):
+        done = project.cli(command)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1
+        assert '[cluster] mode = "distributed"' in done.stderr

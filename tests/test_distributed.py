@@ -203,3 +203,30 @@ def test_a_task_that_keeps_killing_its_worker_stops_after_max_attempts(cluster: 
     caption = JobBook(catalog).get(asset.id, "caption")
     assert caption is not None and caption.state is JobState.FAILED and caption.attempts == 3
     assert JobBook(catalog).get(asset.id, "transcode").state is JobState.DONE  # type: ignore[union-attr]
+
+
+def test_the_task_groups_are_the_stage_order() -> None:
+    from pipeline import runner
+    from pipeline.cluster.app import QUEUES
+    from pipeline.cluster.tasks import GROUPS
+
+    assert [name for _, names in GROUPS for name in names] == [name for name, _ in runner.STAGES]
+    assert tuple(stage for stage, _ in GROUPS) == QUEUES
+
+
+def test_an_unreachable_queue_is_one_line_and_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
+    coordinator = write_config(tmp_path / "config.toml", cluster, "coordinator")
+    masters = tmp_path / "coordinator" / "masters"
+    masters.mkdir(parents=True)
+    speech_video(masters / "hello.mp4", "Hello.")
+    text = coordinator.read_text().replace(cluster.redis_url, "redis://127.0.0.1:9/0")
+    coordinator.write_text(text)
+    refused = pipeline(coordinator, "run")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "task queue at redis://127.0.0.1:9/0 is unreachable" in refused.stderr
+    assert "check [cluster] broker" in refused.stderr
+    catalog = Catalog.connect(cluster.postgres_url)
+    assert not [a for a in catalog.list_assets() if a.source == "hello.mp4"]  # checked before anything is recorded
+    coordinator.write_text(text.replace("redis://127.0.0.1:9/0", cluster.redis_url))
+    again = pipeline(coordinator, "run")
+    assert again.returncode == 0 and "1 queued for the workers" in again.stdout

@@ -64,9 +64,22 @@ def make_app(settings: Settings) -> Celery:
     return app
 
 
+def _unreachable(settings: Settings, exc: Exception) -> ServiceError:
+    return ServiceError(f"task queue at {broker_where(settings)} is unreachable ({exc}); check [cluster] broker and "
+                        "that Redis is running, then run `pipeline run` again")
+
+
+def check_broker(app: Celery, settings: Settings) -> None:
+    """Fail at once, in one line, when Redis cannot be reached (Celery would otherwise retry for minutes)."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=10)
+    except (OperationalError, OSError) as exc:
+        raise _unreachable(settings, exc) from exc
+
+
 def send(app: Celery, settings: Settings, stage: str, asset_id: str) -> None:
     try:
         app.send_task(task_name(stage), args=[asset_id], queue=stage)
     except OperationalError as exc:
-        raise ServiceError(f"task queue at {broker_where(settings)} is unreachable ({exc}); check [cluster] broker "
-                           "and that Redis is running, then run `pipeline run` again") from exc
+        raise _unreachable(settings, exc) from exc

@@ -21,7 +21,7 @@ from pipeline.cluster import app as cluster_app
 from pipeline.cluster.tasks import GROUPS
 from pipeline.cluster.workspace import pull_outputs, send_master
 from pipeline.config import Settings
-from pipeline.errors import MediaError
+from pipeline.errors import MediaError, ServiceError
 from pipeline.jobs import JobBook
 from pipeline.models import ACTIVE_JOB_STATES, Asset, AssetState, JobRecord, JobState
 from pipeline.stages import ingest
@@ -67,7 +67,11 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
     send_master(store, master, asset.sha256)
     if not book.queue(asset.id, stage):
         return Queued(master, asset, None, note=f"{name}: queued by another `pipeline run` a moment ago")
-    cluster_app.send(app, settings, stage, asset.id)
+    try:
+        cluster_app.send(app, settings, stage, asset.id)
+    except ServiceError as exc:  # no task behind the job: record it as failed, so the next run queues it again
+        book.fail(asset.id, stage, str(exc))
+        raise
     return Queued(master, catalog.get(asset.id), stage)
 
 
