@@ -149,6 +149,9 @@ def test_workers_share_the_work_survive_a_kill_and_match_the_embedded_mode(clust
         status = pipeline(coordinator, "status")
         assert "Jobs: 0 queued, 0 running, 0 retrying, 8 done, 0 failed" in status.stdout
         assert "transcode@w2" in status.stdout or "caption@w2" in status.stdout
+        listed = json.loads(pipeline(coordinator, "status", "--json").stdout)
+        assert [sorted((j["stage"], j["state"]) for j in row["jobs"]) for row in listed] == \
+            [[("caption", "done"), ("transcode", "done")]] * 4
 
         # A duplicate delivery of a finished task does nothing.
         events_before = {a.id: len(catalog.events(a.id)) for a in assets}
