@@ -71,9 +71,10 @@ def now() -> datetime:
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """In UTC: SQLite keeps no time zone, and PostgreSQL answers in its session's."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

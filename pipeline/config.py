@@ -318,7 +318,7 @@ def _validate_cluster(settings: Settings, source: str) -> None:
     if not settings.distributed:
         return
     needs = (("broker", c.broker, ("redis://", "rediss://"), "a redis:// URL"),
-             ("catalog", c.catalog, ("postgresql://", "postgresql+psycopg://"), "a postgresql+psycopg:// URL"))
+             ("catalog", c.catalog, ("postgresql+psycopg://",), "a postgresql+psycopg:// URL"))
     for name, value, schemes, what in needs:
         if not value.startswith(schemes):
             raise ConfigError(f"{source}: [cluster] mode = \"distributed\" needs [cluster] {name}: {what} that "

@@ -21,7 +21,7 @@ from pipeline.schema import jobs
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite keeps no time zone
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite keeps no time zone
 
 
 def _record(r: Any) -> JobRecord:
@@ -68,12 +68,29 @@ class JobBook:
             return False
         return True
 
-    def start(self, asset_id: str, stage: str, worker: str) -> int:
-        """A worker starts the job: count the attempt, atomically. Returns this attempt's number."""
+    def start(self, asset_id: str, stage: str, worker: str) -> int | None:
+        """A worker starts the job: count the attempt, atomically, unless the job has ended meanwhile (None).
+        Returns this attempt's number."""
         with self.engine.begin() as conn:
-            conn.execute(jobs.update().where(self._where(asset_id, stage)).values(
+            started = conn.execute(jobs.update().where(
+                self._where(asset_id, stage) & jobs.c.state.in_([s.value for s in ACTIVE_JOB_STATES])).values(
                 state=JobState.RUNNING.value, attempts=jobs.c.attempts + 1, worker=worker, updated_at=now()))
+            if started.rowcount != 1:
+                return None
             return int(conn.execute(sa.select(jobs.c.attempts).where(self._where(asset_id, stage))).scalar() or 0)
+
+    def requeue_stale(self, asset_id: str, older_than: datetime) -> JobRecord | None:
+        """An active job not touched since `older_than` lost its task (a Redis restart without persistence, a
+        coordinator killed between recording and sending): mark it queued again, once. Returns it, to send."""
+        with self.engine.begin() as conn:
+            stale = conn.execute(jobs.update().where(
+                (jobs.c.asset_id == asset_id) & jobs.c.state.in_([s.value for s in ACTIVE_JOB_STATES])
+                & (jobs.c.updated_at < older_than)).values(state=JobState.QUEUED.value, updated_at=now()))
+            if stale.rowcount != 1:
+                return None
+            row = conn.execute(sa.select(jobs).where((jobs.c.asset_id == asset_id) & (
+                jobs.c.state == JobState.QUEUED.value))).first()
+        return _record(row) if row else None
 
     def _set(self, asset_id: str, stage: str, state: JobState, error: str | None = None) -> None:
         with self.engine.begin() as conn:

@@ -73,16 +73,20 @@ def list_masters(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def _host() -> str:
+    return socket.gethostname()[:40]  # the lease column holds 64 characters; PostgreSQL enforces it
+
+
 def lease_owner() -> str:
     """Who this run is, as recorded in a lease: this machine, this process, and a token of this run."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def holder_is_dead(holder: str) -> bool:
     """The holder is a run on this machine whose process has ended (killed, or the machine restarted)."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _host() or not pid.isdigit():
         return False  # another machine's run: its lease runs out on its own
     try:
         os.kill(int(pid), 0)
@@ -120,7 +124,10 @@ def progress_hook(catalog: Catalog, asset_id: str, stage: str, report: Callable[
         now_s = time.monotonic()
         if now_s - saved[0] >= PROGRESS_SAVE_SECONDS or fraction in (0.0, 1.0):
             saved[0] = now_s
-            catalog.set_progress(asset_id, stage, round(fraction, 3))
+            try:  # progress is advisory: a catalog hiccup must not stop the thread that reads ffmpeg's output
+                catalog.set_progress(asset_id, stage, round(fraction, 3))
+            except Exception:
+                log.warning("asset %s: could not record progress", asset_id, exc_info=True)
     return hook
 
 
@@ -136,7 +143,12 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(RENEW_SECONDS):
-            if not self.catalog.renew_lease(self.asset_id, self.owner, lease_until()):
+            try:
+                renewed = self.catalog.renew_lease(self.asset_id, self.owner, lease_until())
+            except Exception:  # the catalog unreachable for a moment: try again at the next beat
+                log.warning("asset %s: could not renew the lease", self.asset_id, exc_info=True)
+                continue
+            if not renewed:
                 self.lost = True
                 return
 

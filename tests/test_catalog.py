@@ -142,3 +142,23 @@ def test_an_unreachable_postgresql_is_one_line_naming_the_setting() -> None:
                                            r"is unreachable .*check \[cluster\] catalog") as refused:
         Catalog.connect("postgresql+psycopg://pipeline:s3cret@127.0.0.1:9/pipeline")
     assert "s3cret" not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_jobs_start_once_and_a_lost_one_is_revived(catalog: Catalog) -> None:
+    from datetime import timedelta
+
+    from pipeline.catalog import now
+    from pipeline.jobs import JobBook
+    from pipeline.models import JobState
+
+    book = JobBook(catalog)
+    asset = catalog.add_asset("9" * 64, "j.mp4", 1)
+    assert book.queue(asset.id, "transcode") and not book.queue(asset.id, "transcode")
+    assert book.start(asset.id, "transcode", "transcode@w1") == 1
+    assert book.requeue_stale(asset.id, now() - timedelta(minutes=5)) is None  # touched a moment ago
+    revived = book.requeue_stale(asset.id, now() + timedelta(seconds=1))
+    assert revived is not None and (revived.stage, revived.state) == ("transcode", JobState.QUEUED)
+    assert book.start(asset.id, "transcode", "transcode@w2") == 2
+    book.finish(asset.id, "transcode", "caption")
+    assert book.start(asset.id, "transcode", "transcode@w1") is None  # a late duplicate of a finished job
+    assert book.get(asset.id, "caption").state is JobState.QUEUED  # type: ignore[union-attr]

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from pipeline import config
 from pipeline.catalog import Catalog
 from pipeline.cluster.app import make_app
@@ -233,3 +235,13 @@ def test_an_unreachable_queue_is_one_line_and_loses_nothing(cluster: Cluster, tm
     coordinator.write_text(text.replace("redis://127.0.0.1:9/0", cluster.redis_url))
     again = pipeline(coordinator, "run")
     assert again.returncode == 0 and "1 queued for the workers" in again.stdout
+
+
+def test_an_object_key_cannot_write_outside_the_asset_folder(tmp_path: Path) -> None:
+    from pipeline.cluster.workspace import local_path
+    from pipeline.errors import StorageError
+
+    for key in ("outputs/a/../../x", "outputs/a//etc/x", "outputs/a/hls/", "outputs/a/"):
+        with pytest.raises(StorageError, match="is not a file of this asset"):
+            local_path(tmp_path, "outputs/a/", key)
+    assert local_path(tmp_path, "outputs/a/", "outputs/a/hls/master.m3u8") == (tmp_path / "hls" / "master.m3u8")

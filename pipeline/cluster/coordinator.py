@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from celery import Celery
 
 from pipeline import fsutil, runner
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, now
 from pipeline.cluster import app as cluster_app
 from pipeline.cluster.tasks import GROUPS
 from pipeline.cluster.workspace import pull_outputs, send_master
@@ -57,7 +58,7 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
         return Queued(master, asset, None)
     book = JobBook(catalog)
     if any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id)):
-        return Queued(master, asset, None, note=f"{name}: already queued or running (`pipeline status`)")
+        return _revive(settings, catalog, book, store, app, master, asset)
     try:
         ingest.check_file(master, settings.limits)
     except MediaError as exc:
@@ -73,6 +74,21 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
         book.fail(asset.id, stage, str(exc))
         raise
     return Queued(master, catalog.get(asset.id), stage)
+
+
+def _revive(settings: Settings, catalog: Catalog, book: JobBook, store: ObjectStore, app: Celery, master: Path,
+            asset: Asset) -> Queued:
+    """An asset with a job under way is left alone, unless nothing has touched the job for longer than a task
+    can be hidden by a vanished worker and nobody holds the asset: its task was lost, and is sent again."""
+    name = fsutil.display_name(master)
+    cutoff = now() - timedelta(seconds=settings.cluster.visibility_timeout_seconds + runner.LEASE_SECONDS)
+    lease = catalog.lease(asset.id)
+    revived = None if lease and lease[1] > now() else book.requeue_stale(asset.id, cutoff)
+    if revived is None:
+        return Queued(master, asset, None, note=f"{name}: already queued or running (`pipeline status`)")
+    send_master(store, master, asset.sha256)
+    cluster_app.send(app, settings, revived.stage, asset.id)
+    return Queued(master, asset, revived.stage, note=f"{name}: its {revived.stage} task was lost; sent again")
 
 
 def unfinished(catalog: Catalog, asset_ids: list[str]) -> list[Asset]:

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import Retry
 
 from pipeline import fsutil, runner
 from pipeline.captions.engines import Transcriber, make_transcriber
@@ -93,11 +94,28 @@ def register(app: Celery, settings: Settings) -> None:
 
 
 def execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
-    """Run one stage group of one asset. Returns what happened (kept by the result backend, for logs)."""
+    """Run one stage group of one asset. Returns what happened (kept by the result backend, for logs).
+    Whatever goes wrong outside the stages (the catalog or the queue unreachable) sends the task again later:
+    an exception escaping a task would have its message acknowledged and the work lost."""
+    try:
+        return _execute(task, settings, stage, asset_id)
+    except Retry:
+        raise
+    except Exception as exc:
+        log.warning("asset %s %s: %r; trying again in %d s", asset_id, stage, exc, RETRY_SECONDS[1], exc_info=True)
+        raise task.retry(countdown=RETRY_SECONDS[1], exc=exc) from exc
+
+
+def _execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
     services = _services(settings)
     catalog, book = services.catalog, JobBook(services.catalog)
     record = book.get(asset_id, stage)
     if record is None or record.state in (JobState.DONE, JobState.FAILED):
+        following = next_group(stage)
+        if record is not None and record.state is JobState.DONE and following:
+            queued = book.get(asset_id, following)
+            if queued is not None and queued.state is JobState.QUEUED:  # its task may never have been sent
+                _send(task, settings, following, asset_id)
         return f"{asset_id} {stage}: nothing to do, the job is {record.state.value if record else 'gone'}"
     owner = runner.lease_owner()
     if not catalog.claim(asset_id, owner, runner.lease_until(), runner.RUNNABLE):
@@ -115,16 +133,22 @@ def execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
     finally:
         catalog.release_lease(asset_id, owner)
     if send_next is not None:
-        from pipeline.cluster.app import send
-
-        send(task.app, settings, send_next, asset_id)
+        _send(task, settings, send_next, asset_id)
     return outcome
+
+
+def _send(task: Task, settings: Settings, stage: str, asset_id: str) -> None:
+    from pipeline.cluster.app import send
+
+    send(task.app, settings, stage, asset_id)
 
 
 def _attempt(task: Task, settings: Settings, services: _Services, stage: str, asset_id: str, owner: str,
              worker: str) -> tuple[str, str | None]:
     catalog, book = services.catalog, JobBook(services.catalog)
     attempt = book.start(asset_id, stage, worker)
+    if attempt is None:  # another delivery finished it between our look at the job and our claim
+        return f"{asset_id} {stage}: nothing to do, finished by another delivery", None
     asset = catalog.get(asset_id)
     name = fsutil.printable(PurePosixPath(asset.source).name)
     limit = settings.cluster.max_attempts

@@ -44,10 +44,12 @@ def serve_all(queues: list[str], name: str | None, config_args: list[str]) -> in
     children = [subprocess.Popen([sys.executable, "-m", "pipeline", *config_args, "worker", "--queues", queue,
                                   *(["--name", name] if name else [])]) for queue in queues]
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
+    def forward(_signum: int, _frame: FrameType | None) -> None:
+        # As SIGTERM, Celery's warm shutdown, whatever came: Ctrl+C also reaches the children from the terminal,
+        # and a second SIGINT would be Celery's cold shutdown, which abandons running tasks.
         for child in children:
             if child.poll() is None:
-                child.send_signal(signum)
+                child.send_signal(signal.SIGTERM)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, forward)

@@ -13,6 +13,7 @@ only after all its uploads, so a half-finished task is never taken for a finishe
 from __future__ import annotations
 
 import mimetypes
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,15 @@ from pipeline.models import Asset
 from pipeline.storage.objects import ObjectStore
 
 NO_CACHE = "no-store"
+MAX_NAME_BYTES = 200
+
+
+def remove_abandoned(scratch: Path) -> None:
+    """Remove the folders of tasks whose process has gone (killed, out of memory): `<asset>-<pid>-<random>`."""
+    for folder in scratch.iterdir():
+        pid = folder.name.split("-")[1] if folder.name.count("-") >= 2 else ""
+        if folder.is_dir() and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def master_key(sha256: str) -> str:
@@ -58,13 +68,24 @@ def send_master(store: ObjectStore, master: Path, sha256: str) -> bool:
     return True
 
 
+def local_path(out_dir: Path, prefix: str, key: str) -> Path:
+    """Where an object under `prefix` goes in `out_dir`. Any machine with the bucket's keys can write keys, so a
+    key that would land outside the folder (`..`, an absolute path, a folder marker) is refused."""
+    relative = key[len(prefix):]
+    target = (out_dir / relative).resolve()
+    if not key.startswith(prefix) or not relative or relative.endswith("/") or relative.startswith("/") \
+            or not target.is_relative_to(out_dir.resolve()):
+        raise StorageError(f"work bucket object {key!r} is not a file of this asset; remove it from the bucket")
+    return target
+
+
 def pull_outputs(store: ObjectStore, asset_id: str, out_dir: Path) -> int:
     """Bring an asset's outputs to this machine (the coordinator, where reviewers edit and publish from).
     Only missing files are fetched: a caption file already here may hold a reviewer's edits."""
     prefix = output_prefix(asset_id)
     fetched = 0
     for item in store.list_objects(prefix):
-        target = out_dir / item.key[len(prefix):]
+        target = local_path(out_dir, prefix, item.key)
         if not target.is_file():
             store.download(item.key, target)
             fetched += 1
@@ -81,7 +102,8 @@ class Workspace:
 
     def __enter__(self) -> Workspace:
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix=f"{self.asset.id}-", dir=self.scratch))
+        remove_abandoned(self.scratch)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{self.asset.id}-{os.getpid()}-", dir=self.scratch))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -90,7 +112,10 @@ class Workspace:
     @property
     def master(self) -> Path:
         # The master keeps its file name: errors name it, and its name may declare its language (name.cy.mp4).
-        return self.root / "master" / (Path(self.asset.source).name or "master")
+        name = Path(self.asset.source).name
+        if not name or len(name.encode()) > MAX_NAME_BYTES:  # room for atomic_file's temporary suffix
+            name = "master" + Path(name).suffix[:16]
+        return self.root / "master" / name
 
     @property
     def output_root(self) -> Path:
@@ -111,10 +136,11 @@ class Workspace:
         """Download the outputs that earlier stages made and this one reads (`wanted`: by relative path)."""
         prefix = output_prefix(self.asset.id)
         for item in self.store.list_objects(prefix):
+            target = local_path(self.out_dir, prefix, item.key)
             relative = item.key[len(prefix):]
             if wanted(relative):
-                self.store.download(item.key, self.out_dir / relative)
-                self._fetched[relative] = fsutil.sha256_file(self.out_dir / relative)
+                self.store.download(item.key, target)
+                self._fetched[relative] = fsutil.sha256_file(target)
 
     def push_outputs(self) -> int:
         """Upload every file the stages wrote or changed. Returns how many were sent."""
