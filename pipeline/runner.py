@@ -11,6 +11,7 @@ process is gone.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -175,6 +176,47 @@ def lease_until() -> datetime:
     return now() + timedelta(seconds=LEASE_SECONDS)
 
 
+def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset | None, str | None]:
+    """The master's asset, recorded if new; or None and the one-line error when the file cannot be read."""
+    name = fsutil.display_name(master)
+    if not master.is_file():
+        return None, f"{name}: not a regular file; masters must be video files"
+    try:
+        return ingest.identify(master, masters_dir, catalog)[0], None
+    except OSError as exc:
+        return None, f"{name}: cannot be read ({exc.strerror}); check the file"
+
+
+def claim_asset(catalog: Catalog, asset_id: str, owner: str) -> str | None:
+    """Claim a runnable asset for `owner`, taking it over at once from a holder known to be dead. None when
+    `owner` holds it now; else who does ("" when nobody: another run has just finished it)."""
+    if catalog.claim(asset_id, owner, lease_until(), RUNNABLE):
+        return None
+    found = catalog.lease(asset_id)
+    if found is None:  # no lease, so the state changed: another run finished it a moment ago
+        return ""
+    holder = found[0]
+    if holder_is_dead(holder) and catalog.claim(asset_id, owner, lease_until(), RUNNABLE, take_from=holder):
+        log.info("asset %s: took over from %s, which is no longer running", asset_id, holder)
+        return None
+    return holder
+
+
+def run_stages(job: Job, names: tuple[str, ...], heartbeat: Heartbeat, report: Callable[[str, float], None],
+               kill_at: tuple[str, str] | None) -> None:
+    """Run the named stages of STAGES, in order, on one job; the lease is checked before and after each."""
+    functions = dict(STAGES)
+    for name in names:
+        heartbeat.check()
+        job.on_progress = progress_hook(job.catalog, job.asset.id, name, functools.partial(report, name), kill_at)
+        job.on_progress(0.0)
+        functions[name](job)
+        job.refresh()
+        if kill_at == (name, "done"):
+            die()
+    heartbeat.check()
+
+
 class Runner:
     def __init__(self, settings: Settings, catalog: Catalog, reporter: Reporter) -> None:
         self.settings = settings
@@ -206,34 +248,17 @@ class Runner:
             outcomes.append(outcome)
         return outcomes
 
-    def _claim(self, asset: Asset) -> str | None:
-        """Claim the asset; None when this run holds it now, else who does ("" when another run has just
-        finished it)."""
-        if self.catalog.claim(asset.id, self.owner, lease_until(), RUNNABLE):
-            return None
-        found = self.catalog.lease(asset.id)
-        if found is None:  # no lease, so the state changed: another run finished it a moment ago
-            return ""
-        holder = found[0]
-        if holder_is_dead(holder) and self.catalog.claim(asset.id, self.owner, lease_until(), RUNNABLE,
-                                                         take_from=holder):
-            log.info("asset %s: took over from %s, which is no longer running", asset.id, holder)
-            return None
-        return describe_holder(holder)
-
     def _one(self, master: Path, index: int, total: int) -> Outcome:
         name = fsutil.display_name(master)
-        if not master.is_file():
-            return Outcome(master, None, True, f"{name}: not a regular file; masters must be video files")
-        try:
-            asset, _new = ingest.identify(master, self.settings.masters_dir, self.catalog)
-        except OSError as exc:
-            return Outcome(master, None, True, f"{name}: cannot be read ({exc.strerror}); check the file")
+        asset, error = identify(master, self.settings.masters_dir, self.catalog)
+        if asset is None:
+            return Outcome(master, None, True, error)
         if asset.state not in RUNNABLE:
             return Outcome(master, asset, False)
-        holder = self._claim(asset)
+        holder = claim_asset(self.catalog, asset.id, self.owner)
         if holder is not None:
-            note = f"{name}: skipped, being processed by another `pipeline run` ({holder})" if holder else None
+            note = (f"{name}: skipped, being processed by another `pipeline run` ({describe_holder(holder)})"
+                    if holder else None)
             return Outcome(master, self.catalog.get(asset.id), False, note=note)
         try:
             with Heartbeat(self.catalog, asset.id, self.owner).running() as heartbeat:
@@ -247,16 +272,9 @@ class Runner:
                                detail=f"run on {fsutil.printable(str(master))} by {self.owner}")
         job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
         try:
-            for name, stage in STAGES:
-                heartbeat.check()
-                job.on_progress = progress_hook(self.catalog, asset.id, name, self._reporter_hook(job, name),
-                                                self._kill_at)
-                job.on_progress(0.0)
-                stage(job)
-                job.refresh()
-                if self._kill_at == (name, "done"):
-                    die()
-            heartbeat.check()
+            run_stages(job, tuple(name for name, _ in STAGES), heartbeat,
+                       lambda stage, fraction: self.reporter.stage_progress(stage, fraction, job.asset.duration_ms),
+                       self._kill_at)
         except LeaseLostError as exc:
             return Outcome(master, self.catalog.get(asset.id), False, note=str(exc))
         except PipelineError as exc:
@@ -271,6 +289,3 @@ class Runner:
             return Outcome(master, failed, True, message)
         done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
         return Outcome(master, done, True)
-
-    def _reporter_hook(self, job: Job, stage: str) -> Callable[[float], None]:
-        return lambda fraction: self.reporter.stage_progress(stage, fraction, job.asset.duration_ms)

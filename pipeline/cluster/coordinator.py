@@ -48,12 +48,9 @@ def _first_unfinished(book: JobBook, asset_id: str) -> str:
 def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celery, master: Path) -> Queued:
     """Queue one master's work: record it, send its file to the work bucket, send its first task."""
     name = fsutil.display_name(master)
-    if not master.is_file():
-        return Queued(master, None, None, error=f"{name}: not a regular file; masters must be video files")
-    try:
-        asset, _new = ingest.identify(master, settings.masters_dir, catalog)
-    except OSError as exc:
-        return Queued(master, None, None, error=f"{name}: cannot be read ({exc.strerror}); check the file")
+    asset, error = runner.identify(master, settings.masters_dir, catalog)
+    if asset is None:
+        return Queued(master, None, None, error=error)
     if asset.state not in runner.RUNNABLE:
         return Queued(master, asset, None)
     book = JobBook(catalog)

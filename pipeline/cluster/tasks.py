@@ -19,7 +19,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Retry
@@ -31,19 +30,18 @@ from pipeline.cluster.workspace import Workspace, open_work_store
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, ConfigError, LeaseLostError, MediaError, PipelineError
 from pipeline.jobs import JobBook
-from pipeline.models import AssetState, JobState
+from pipeline.models import AssetState, JobState, RenditionKind
 from pipeline.stages.job import Job
 from pipeline.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
 # runner.STAGES, grouped: probe and transcode read the master and write the renditions; caption reads the
-# master (and the top rendition, for the HLS timestamp map) and writes the captions.
+# master (and the top MP4, for the HLS timestamp map) and writes the captions.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("transcode", ("probe", "transcode")), ("caption", ("caption",)))
 PERMANENT = (MediaError, CaptionError, ConfigError)  # the same master would fail the same way on any worker
 BUSY_RETRY_SECONDS = 15  # a duplicate delivery waits this long for the worker that holds the asset
 RETRY_SECONDS = (10, 60, 300)  # after the 1st, 2nd, 3rd and later failures that may pass
-_STAGE_FUNCTIONS = dict(runner.STAGES)
 
 
 def next_group(stage: str) -> str | None:
@@ -52,11 +50,12 @@ def next_group(stage: str) -> str | None:
     return names[index] if index < len(names) else None
 
 
-def _caption_reads(relative: str) -> bool:
-    """What the caption stage reads of the transcode's outputs: the playlists it rebuilds, and the MP4s (the
-    top one gives the HLS timestamp offset). HLS segments and pictures stay in the bucket."""
-    path = PurePosixPath(relative)
-    return path.suffix in (".m3u8", ".vtt", ".json") or (len(path.parts) == 1 and path.suffix == ".mp4")
+def _caption_reads(catalog: Catalog, asset_id: str) -> Callable[[str], bool]:
+    """What the caption stage reads of the transcode's outputs: the playlists it rebuilds and the top MP4,
+    whose start time is the HLS timestamp offset (stages/playlists.py). Segments, other rungs and pictures
+    stay in the bucket."""
+    top = next((r.path for r in catalog.renditions(asset_id) if r.kind is RenditionKind.MP4), None)
+    return lambda relative: PurePosixPath(relative).suffix in (".m3u8", ".vtt", ".json") or relative == top
 
 
 @dataclass
@@ -118,15 +117,11 @@ def _execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
                 _send(task, settings, following, asset_id)
         return f"{asset_id} {stage}: nothing to do, the job is {record.state.value if record else 'gone'}"
     owner = runner.lease_owner()
-    if not catalog.claim(asset_id, owner, runner.lease_until(), runner.RUNNABLE):
-        found = catalog.lease(asset_id)
+    if runner.claim_asset(catalog, asset_id, owner) is not None:
         if catalog.get(asset_id).state not in runner.RUNNABLE:
             book.finish(asset_id, stage, None)  # finished by a delivery that died before recording it
             return f"{asset_id} {stage}: already finished"
-        holder = found[0] if found else None
-        if not (holder and runner.holder_is_dead(holder)
-                and catalog.claim(asset_id, owner, runner.lease_until(), runner.RUNNABLE, take_from=holder)):
-            raise task.retry(countdown=BUSY_RETRY_SECONDS)
+        raise task.retry(countdown=BUSY_RETRY_SECONDS)  # a live worker holds it: this is a duplicate
     worker = str(task.request.hostname or owner)
     try:
         outcome, send_next = _attempt(task, settings, services, stage, asset_id, owner, worker)
@@ -190,22 +185,10 @@ def _run_stages(settings: Settings, services: _Services, stage: str, asset_id: s
             Workspace(services.store, settings.scratch_dir, catalog.get(asset_id)) as space:
         space.fetch_master()
         if stage == "caption":
-            space.fetch_outputs(_caption_reads)
+            space.fetch_outputs(_caption_reads(catalog, asset_id))
         local = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths,
                                                                         output=str(space.output_root)))
         job = Job(catalog.get(asset_id), space.master, local, catalog, _transcriber(settings, services),
                   lambda _f: None)
-        for name in dict(GROUPS)[stage]:
-            heartbeat.check()
-            job.on_progress = runner.progress_hook(catalog, asset_id, name, _ignore, kill_at)
-            job.on_progress(0.0)
-            _STAGE_FUNCTIONS[name](job)
-            job.refresh()
-            if kill_at == (name, "done"):
-                runner.die()
-        heartbeat.check()
+        runner.run_stages(job, dict(GROUPS)[stage], heartbeat, lambda _stage, _fraction: None, kill_at)
         space.push_outputs()
-
-
-def _ignore(_fraction: float) -> Any:
-    return None
