@@ -149,7 +149,7 @@ class FasterWhisper:
         return language_disagreement(language, str(detected), float(probability))
 
     def _decode(self, audio: Any, duration_s: float, on_progress: ProgressHook | None, language: str) -> list[Word]:
-        # Decoding choices from shared/caption-style.md: word timestamps for segmentation; VAD with 500 ms
+        # Decoding choices from docs/caption-style.md: word timestamps for segmentation; VAD with 500 ms
         # minimum silence; no conditioning on previous text and a silence threshold, both of which curb
         # Whisper's repetition and hallucination loops. The temperature fallback stays on: without it,
         # tiny.en loops on short phrases ("talk, talk, talk, ...").

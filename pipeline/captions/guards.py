@@ -1,4 +1,4 @@
-"""Guards on Whisper's words: flag, never drop (shared/caption-style.md, "Editorial rules").
+"""Guards on Whisper's words: flag, never drop (docs/caption-style.md, "Editorial rules").
 
 Words the model was unsure of, Whisper's known hallucinations (repeated phrases, "Thanks for watching",
 "Subtitles by ..."), phone numbers, helpline names and near-misses of glossary terms are flagged for the

@@ -1,4 +1,4 @@
-"""Caption quality rules: the numbers of shared/caption-style.md, as presets, checked cue by cue.
+"""Caption quality rules: the numbers of docs/caption-style.md, as presets, checked cue by cue.
 
 A warning is for the reviewer's attention; an error blocks approval unless the reviewer overrides it with a
 reason, which is recorded. The review editor and `pipeline captions check` use these same rules.

@@ -1,4 +1,4 @@
-"""Word timestamps -> caption cues laid out as caption standards ask (see shared/caption-style.md).
+"""Word timestamps -> caption cues laid out as caption standards ask (see docs/caption-style.md).
 
 Hard breaks come first: a sentence end or a pause of `pause_break_ms` always ends a cue. Between hard breaks,
 cue boundaries and the line break inside each cue are chosen by minimising a cost over all candidates
