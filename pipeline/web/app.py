@@ -7,6 +7,7 @@ the Host header, CSRF token, sign-in and sets the Content-Security-Policy on eve
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,8 @@ def _editor_data(settings: Settings, catalog: Catalog, asset_id: str, language: 
         "language": language,
         "video": _editor_video(catalog, draft.asset.id),
         "words": guards.word_rows(draft.words),
-        "rules": {"chars_per_line": rules.chars_per_line, "error_chars_per_line": rules.error_chars_per_line,
-                  "max_lines": rules.max_lines, "warn_cps": rules.warn_cps, "error_cps": rules.error_cps,
-                  "warn_min_ms": rules.warn_min_ms, "error_min_ms": rules.error_min_ms,
-                  "warn_max_ms": rules.warn_max_ms, "error_max_ms": rules.error_max_ms},
+        # Every number of the server's rules (quality.Rules), so the editor checks with them and not a copy.
+        "rules": dataclasses.asdict(rules),
         "glossary": list(settings.captions.glossary),
         "autosave_ms": int(settings.review.autosave_seconds * 1000),
     }
