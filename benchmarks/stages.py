@@ -32,7 +32,7 @@ def _once(master: Path, engine: FasterWhisper) -> dict[str, float]:
         start = time.perf_counter()
         asset, _ = ingest.identify(master, settings.masters_dir, catalog)
         job = Job(asset, master, settings, catalog, lambda: engine, lambda _f: None)
-        ingest.probe(job)
+        ingest.ingest(job)
         times["ingest (hash + probe)"] = time.perf_counter() - start
         stages = (("transcode (ladder, HLS, poster)", transcode.transcode), ("caption (Whisper)", caption.caption))
         for name, stage in stages:

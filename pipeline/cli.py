@@ -193,8 +193,8 @@ def cmd_pull(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_jobs(catalog: Catalog) -> None:
+    from pipeline.catalog.jobs import JobBook
     from pipeline.cluster import coordinator
-    from pipeline.jobs import JobBook
 
     records = JobBook(catalog).all()
     counts = coordinator.by_state(records)
@@ -209,7 +209,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     catalog = _open(settings)
     assets = catalog.list_assets()
     if args.json:
-        from pipeline.jobs import JobBook
+        from pipeline.catalog.jobs import JobBook
 
         jobs = JobBook(catalog).all() if settings.distributed else []
         rows = [{"id": a.id, "source": a.source, "version": a.version, "state": a.state.value,

@@ -168,7 +168,7 @@ ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.RETRY
 @dataclass(frozen=True)
 class JobRecord:
     asset_id: str
-    stage: str  # a group of runner.STAGES run as one task: "transcode" (probe and transcode) or "caption"
+    stage: str  # a queue of stages.STAGES, run as one task: "transcode" (ingest and transcode) or "caption"
     state: JobState
     attempts: int  # how many times a worker started it
     worker: str | None  # the Celery worker that started it last, e.g. "transcode@gpu-1"

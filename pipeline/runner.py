@@ -1,4 +1,4 @@
-"""Runs masters through the processing stages. The stage order is STAGES, and nothing else.
+"""Runs masters through the processing stages (pipeline/stages/__init__.py: STAGES, the order) on this machine.
 
 Each stage is a function of a Job that skips work already done, so a run that was interrupted is finished by
 running again. The runner never talks to the user: it reports to a Reporter, which the CLI implements.
@@ -26,22 +26,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from pipeline import fsutil
+from pipeline import fsutil, stages
 from pipeline.captions.engines import Transcriber, make_transcriber
 from pipeline.catalog import Catalog, now
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, LeaseLostError, PipelineError
 from pipeline.models import Asset, AssetState
-from pipeline.stages import caption, ingest, transcode
+from pipeline.stages import ingest
 from pipeline.stages.job import Job
 
 log = logging.getLogger(__name__)
 
-STAGES: tuple[tuple[str, Callable[[Job], None]], ...] = (
-    ("probe", ingest.probe),
-    ("transcode", transcode.transcode),
-    ("caption", caption.caption),
-)
+STAGES = stages.STAGES  # the order, defined once (pipeline/stages/__init__.py)
 PROGRESS_SAVE_SECONDS = 1.0
 RUNNABLE = frozenset({AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED})
 LEASE_SECONDS = 120  # how long a claim lasts without renewal: a run renews it every RENEW_SECONDS
@@ -205,7 +201,7 @@ def claim_asset(catalog: Catalog, asset_id: str, owner: str) -> str | None:
 def run_stages(job: Job, names: tuple[str, ...], heartbeat: Heartbeat, report: Callable[[str, float], None],
                kill_at: tuple[str, str] | None) -> None:
     """Run the named stages of STAGES, in order, on one job; the lease is checked before and after each."""
-    functions = dict(STAGES)
+    functions = {stage.name: stage.run for stage in STAGES}
     for name in names:
         heartbeat.check()
         job.on_progress = progress_hook(job.catalog, job.asset.id, name, functools.partial(report, name), kill_at)
@@ -272,7 +268,7 @@ class Runner:
                                detail=f"run on {fsutil.printable(str(master))} by {self.owner}")
         job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
         try:
-            run_stages(job, tuple(name for name, _ in STAGES), heartbeat,
+            run_stages(job, tuple(stage.name for stage in STAGES), heartbeat,
                        lambda stage, fraction: self.reporter.stage_progress(stage, fraction, job.asset.duration_ms),
                        self._kill_at)
         except LeaseLostError as exc:

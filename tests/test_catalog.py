@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalog import Catalog
+from pipeline.catalog.schema import MIGRATIONS
 from pipeline.errors import NotFoundError, UsageError
 from pipeline.models import AssetState
-from pipeline.schema import MIGRATIONS
 from tests.conftest import empty_database
 
 
@@ -120,7 +120,7 @@ def test_leases_and_caption_revisions_are_atomic(catalog: Catalog) -> None:
 def test_two_machines_opening_a_new_catalog_at_once_migrate_it_once(cluster: object) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from pipeline.schema import schema_version
+    from pipeline.catalog.schema import schema_version
 
     url = cluster.postgres_url  # type: ignore[attr-defined]
     empty_database(url)
@@ -148,7 +148,7 @@ def test_jobs_start_once_and_a_lost_one_is_revived(catalog: Catalog) -> None:
     from datetime import timedelta
 
     from pipeline.catalog import now
-    from pipeline.jobs import JobBook
+    from pipeline.catalog.jobs import JobBook
     from pipeline.models import JobState
 
     book = JobBook(catalog)

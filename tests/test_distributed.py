@@ -23,8 +23,8 @@ import pytest
 
 from pipeline import config
 from pipeline.catalog import Catalog
+from pipeline.catalog.jobs import JobBook
 from pipeline.cluster.app import make_app
-from pipeline.jobs import JobBook
 from pipeline.models import AssetState, JobState
 from tests.cluster import Cluster
 from tests.conftest import empty_database, make_project
@@ -215,7 +215,7 @@ def test_the_task_groups_are_the_stage_order() -> None:
     from pipeline.cluster.app import QUEUES
     from pipeline.cluster.tasks import GROUPS
 
-    assert [name for _, names in GROUPS for name in names] == [name for name, _ in runner.STAGES]
+    assert [name for _, names in GROUPS for name in names] == [stage.name for stage in runner.STAGES]
     assert tuple(stage for stage, _ in GROUPS) == QUEUES
 
 

@@ -39,7 +39,7 @@ def _job(tmp_path: Path, master: Path) -> Job:
     catalog = Catalog.open(settings.state_dir)
     asset, _ = ingest.identify(master, settings.masters_dir, catalog)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
-    ingest.probe(job)
+    ingest.ingest(job)
     return job
 
 

@@ -37,7 +37,7 @@ def run_transcode(tmp_path: Path, master: Path, **transcode_settings: Any) -> Jo
     catalog = Catalog.open(settings.state_dir)
     asset, _ = ingest.identify(master, settings.masters_dir, catalog)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
-    ingest.probe(job)
+    ingest.ingest(job)
     job.refresh()
     transcode.transcode(job)
     return job

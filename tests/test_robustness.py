@@ -236,7 +236,7 @@ def test_killed_at_any_point_a_rerun_finishes_without_redoing_work(project: Proj
     master = speech_video(project.masters / "talk.mp4", "Hello, and thank you for watching.")
     stamps: dict[str, tuple[int, int]] = {}
     asset_id = ""
-    for point in ("probe@done", "transcode@0.5", "transcode@0.95", "caption@done"):
+    for point in ("ingest@done", "transcode@0.5", "transcode@0.95", "caption@done"):
         killed = project.cli("run", env={runner.FAULT_KILL_AT: point})
         assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
         time.sleep(0.2)

@@ -58,10 +58,7 @@ def make_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         task_track_started=True,
     )
-    from pipeline.cluster import tasks  # tasks.py needs the app; the app's users need not import tasks
-
-    tasks.register(app, settings)
-    return app
+    return app  # the coordinator only sends tasks by name; a worker registers them (tasks.worker_app)
 
 
 def _unreachable(settings: Settings, exc: Exception) -> ServiceError:

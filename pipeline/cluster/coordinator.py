@@ -18,12 +18,12 @@ from celery import Celery
 
 from pipeline import fsutil, runner
 from pipeline.catalog import Catalog, now
+from pipeline.catalog.jobs import JobBook
 from pipeline.cluster import app as cluster_app
 from pipeline.cluster.tasks import GROUPS
 from pipeline.cluster.workspace import pull_outputs, send_master
 from pipeline.config import Settings
 from pipeline.errors import MediaError, ServiceError
-from pipeline.jobs import JobBook
 from pipeline.models import ACTIVE_JOB_STATES, Asset, AssetState, JobRecord, JobState
 from pipeline.stages import ingest
 from pipeline.storage.objects import ObjectStore

@@ -1,4 +1,4 @@
-"""The tasks of the distributed mode (#8): runner.STAGES in two groups, one task and one queue per group.
+"""The tasks of the distributed mode (#8): the stages grouped by queue (stages.groups()), one task per group.
 
 A task may be delivered more than once (a worker killed mid-task, a task outliving the visibility timeout),
 so each one is idempotent:
@@ -13,7 +13,6 @@ once; anything else (storage or catalog unreachable, a full disk, a killed worke
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -23,22 +22,23 @@ from pathlib import PurePosixPath
 from celery import Celery, Task
 from celery.exceptions import Retry
 
-from pipeline import fsutil, runner
+from pipeline import fsutil, runner, stages
 from pipeline.captions.engines import Transcriber, make_transcriber
-from pipeline.catalog import Catalog, open_catalog
+from pipeline.catalog import Catalog
+from pipeline.catalog.jobs import JobBook
+from pipeline.cluster.app import make_app, send, task_name
 from pipeline.cluster.workspace import Workspace, open_work_store
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, ConfigError, LeaseLostError, MediaError, PipelineError
-from pipeline.jobs import JobBook
 from pipeline.models import AssetState, JobState, RenditionKind
 from pipeline.stages.job import Job
 from pipeline.storage.objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
-# runner.STAGES, grouped: probe and transcode read the master and write the renditions; caption reads the
-# master (and the top MP4, for the HLS timestamp map) and writes the captions.
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (("transcode", ("probe", "transcode")), ("caption", ("caption",)))
+# The stages by queue (pipeline/stages/__init__.py): ingest and transcode read the master and write the
+# renditions; caption reads the master (and the top MP4, for the HLS timestamp map) and writes the captions.
+GROUPS = stages.groups()
 PERMANENT = (MediaError, CaptionError, ConfigError)  # the same master would fail the same way on any worker
 BUSY_RETRY_SECONDS = 15  # a duplicate delivery waits this long for the worker that holds the asset
 RETRY_SECONDS = (10, 60, 300)  # after the 1st, 2nd, 3rd and later failures that may pass
@@ -73,7 +73,8 @@ _SERVICES: dict[int, _Services] = {}
 def _services(settings: Settings) -> _Services:
     found = _SERVICES.get(os.getpid())
     if found is None:
-        found = _SERVICES[os.getpid()] = _Services(open_catalog(settings), open_work_store(settings))
+        found = _SERVICES[os.getpid()] = _Services(Catalog.connect(settings.cluster.catalog),
+                                                          open_work_store(settings))
     return found
 
 
@@ -85,11 +86,14 @@ def _transcriber(settings: Settings, services: _Services) -> Callable[[], Transc
     return load
 
 
-def register(app: Celery, settings: Settings) -> None:
+def worker_app(settings: Settings) -> Celery:
+    """The Celery app of a worker: the tasks registered on it."""
+    app = make_app(settings)
     for stage, _ in GROUPS:
         def run(task: Task, asset_id: str, stage: str = stage) -> str:
             return execute(task, settings, stage, asset_id)
-        app.task(name=f"pipeline.{stage}", bind=True, max_retries=None)(run)
+        app.task(name=task_name(stage), bind=True, max_retries=None)(run)
+    return app
 
 
 def execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
@@ -133,8 +137,6 @@ def _execute(task: Task, settings: Settings, stage: str, asset_id: str) -> str:
 
 
 def _send(task: Task, settings: Settings, stage: str, asset_id: str) -> None:
-    from pipeline.cluster.app import send
-
     send(task.app, settings, stage, asset_id)
 
 
@@ -186,9 +188,7 @@ def _run_stages(settings: Settings, services: _Services, stage: str, asset_id: s
         space.fetch_master()
         if stage == "caption":
             space.fetch_outputs(_caption_reads(catalog, asset_id))
-        local = dataclasses.replace(settings, paths=dataclasses.replace(settings.paths,
-                                                                        output=str(space.output_root)))
-        job = Job(catalog.get(asset_id), space.master, local, catalog, _transcriber(settings, services),
-                  lambda _f: None)
+        job = Job(catalog.get(asset_id), space.master, settings, catalog, _transcriber(settings, services),
+                  lambda _f: None, output_root=space.output_root)
         runner.run_stages(job, dict(GROUPS)[stage], heartbeat, lambda _stage, _fraction: None, kill_at)
         space.push_outputs()

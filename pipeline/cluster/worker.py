@@ -14,7 +14,8 @@ import subprocess
 import sys
 from types import FrameType
 
-from pipeline.cluster.app import QUEUES, make_app
+from pipeline.cluster.app import QUEUES
+from pipeline.cluster.tasks import worker_app
 from pipeline.config import Settings
 from pipeline.errors import UsageError
 
@@ -33,7 +34,7 @@ def concurrency(settings: Settings, queue: str) -> int:
 
 def serve(settings: Settings, queue: str, name: str | None) -> None:
     """Run one Celery worker on one queue in this process, until it is stopped (SIGTERM: after its tasks)."""
-    app = make_app(settings)
+    app = worker_app(settings)
     app.worker_main(["worker", "--queues", queue, "--hostname", f"{queue}@{name or socket.gethostname()}",
                      "--concurrency", str(concurrency(settings, queue)), "--pool", "prefork",
                      "--loglevel", "INFO", "--without-gossip", "--without-mingle"])

@@ -97,7 +97,8 @@ def validate(master: Path, settings: Settings) -> Probe:
     return found
 
 
-def probe(job: Job) -> None:
+def ingest(job: Job) -> None:
+    """The ingest stage: the master checked and its facts (duration, size, audio) recorded, once."""
     if job.asset.width is not None:
         return
     found = validate(job.master, job.settings)

@@ -1,4 +1,5 @@
-"""What every processing stage receives: one asset, its master file, and the shared services."""
+"""What every processing stage receives: one asset, its master file, where its outputs go, and the shared
+services. (Not the distributed mode's queued jobs: those are catalog.jobs.JobBook's rows.)"""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ class Job:
     catalog: Catalog
     transcriber: Callable[[], Transcriber]  # loaded on first use: most runs find nothing new
     on_progress: ProgressHook
+    # The folder that holds each asset's output folder: [paths] output, or a worker's workspace (cluster/).
+    output_root: Path | None = None
 
     @property
     def out_dir(self) -> Path:
-        return self.settings.output_dir / self.asset.id
+        return (self.output_root or self.settings.output_dir) / self.asset.id
 
     def refresh(self) -> None:
         self.asset = self.catalog.get(self.asset.id)

@@ -63,7 +63,7 @@ def check_disk_space(job: Job, found: Probe, rungs: list[ladder.Rung]) -> None:
     again as HLS, plus [limits] min_free_mb."""
     needed = 2 * sum(_rung_bytes(rung, found, job.settings.transcode) for rung in rungs)
     margin = job.settings.limits.min_free_mb * MB
-    output = job.settings.output_dir
+    output = job.out_dir.parent
     output.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(output).free
     if free < needed + margin:

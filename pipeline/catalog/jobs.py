@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.catalog import Catalog, now
+from pipeline.catalog.schema import jobs
+from pipeline.catalog.store import Store, now
 from pipeline.models import ACTIVE_JOB_STATES, JobRecord, JobState
-from pipeline.schema import jobs
 
 
 def _utc(value: datetime) -> datetime:
@@ -30,7 +30,7 @@ def _record(r: Any) -> JobRecord:
 
 
 class JobBook:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Store) -> None:
         self.engine = catalog.engine
 
     def _where(self, asset_id: str, stage: str) -> Any:
