@@ -15,22 +15,24 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline import __version__, config, fsutil, logs, runner
+from pipeline import __version__, config, executor, logs, runner
 from pipeline.captions import quality, vtt
-from pipeline.catalog import Catalog, open_catalog
+from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.durations import parse_duration
 from pipeline.errors import PipelineError, UsageError
-from pipeline.models import Asset, AssetState, ShareLink
+from pipeline.executor import Executor
+from pipeline.models import Asset, AssetState, JobRecord, ShareLink
 from pipeline.stages import publish as publishing
 from pipeline.stages import review
 from pipeline.stages import share as sharing
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
-from pipeline.ui import TerminalReporter, format_table, print_next_steps
+from pipeline.ui import TerminalReporter, format_table
 
 log = logging.getLogger("pipeline")
 
@@ -112,91 +114,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(settings: Settings) -> Catalog:
-    return open_catalog(settings)
+@dataclass
+class Context:
+    """What every command gets: the settings, and the executor chosen for them (which holds the catalog)."""
+
+    settings: Settings
+    executor: Executor
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.executor.catalog
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
     for stream in (sys.stdout, sys.stderr):  # a master's name may hold bytes that are not UTF-8
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     masters = [Path(m) for m in args.masters] or runner.list_masters(settings.masters_dir)
-    catalog = _open(settings)
-    reporter = TerminalReporter(sys.stderr)
     if not masters:
         print(f"No masters in {settings.masters_dir}: put video files there and run again.")
         return 0
-    if settings.distributed:
-        return _run_distributed(settings, catalog, masters, args.wait)
-    outcomes = runner.Runner(settings, catalog, reporter).run(masters)
-    for outcome in outcomes:
-        if outcome.note:
-            print(f"  {outcome.note}", file=sys.stderr)
-    reporter.summary(outcomes, sys.stdout)
-    ready = [o.asset.id for o in outcomes if o.asset and o.asset.state is AssetState.AWAITING_REVIEW]
-    print_next_steps(sys.stdout, ready)
-    return 1 if any(o.error for o in outcomes) else 0
+    return ctx.executor.submit(masters, args.wait)
 
 
-def _run_distributed(settings: Settings, catalog: Catalog, masters: list[Path], wait: bool) -> int:
-    from pipeline.cluster import app, coordinator, workspace
-
-    celery, store = app.make_app(settings), workspace.open_work_store(settings)
-    app.check_broker(celery, settings)
-    results = [coordinator.enqueue(settings, catalog, store, celery, master) for master in masters]
-    for queued in results:
-        if queued.error or queued.note:
-            print(f"  {queued.error or queued.note}", file=sys.stderr)
-        elif queued.asset:
-            doing = f"queued for {queued.stage}" if queued.stage else queued.asset.state.value
-            print(f"  {queued.asset.id}  {fsutil.display_name(queued.master)}: {doing}")
-    sent = [q.asset.id for q in results if q.asset and q.stage]
-    print(f"{len(sent)} queued for the workers (`pipeline worker`); `pipeline status` shows their progress.")
-    if not wait:
-        return 1 if any(q.error for q in results) else 0
-    ids = [q.asset.id for q in results if q.asset]
-    finished = coordinator.wait(catalog, ids, lambda pending: print(
-        f"\r  waiting for {len(pending)} of {len(ids)}", end="", file=sys.stderr, flush=True))
-    print(file=sys.stderr)
-    fetched = coordinator.pull(settings, catalog, store, finished)
-    failed = [a for a in finished if a.state is AssetState.FAILED]
-    for asset in failed:
-        print(f"  {asset.error}", file=sys.stderr)
-    print(f"{len(finished) - len(failed)} processed, {len(failed)} failed; {fetched} files brought to "
-          f"{settings.output_dir}.")
-    print_next_steps(sys.stdout, [a.id for a in finished if a.state is AssetState.AWAITING_REVIEW])
-    return 1 if failed or any(q.error for q in results) else 0
+def cmd_worker(ctx: Context, args: argparse.Namespace) -> int:
+    return ctx.executor.serve_worker(args.queues, args.name,
+                                     ["--config", args.config] if getattr(args, "config", None) else [])
 
 
-def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.cluster import worker
-
-    if not settings.distributed:
-        raise UsageError('pipeline worker needs [cluster] mode = "distributed" (README, "Deployment")')
-    queues = worker.parse_queues(args.queues)
-    if len(queues) == 1:
-        worker.serve(settings, queues[0], args.name)
-        return 0
-    return worker.serve_all(queues, args.name, ["--config", args.config] if getattr(args, "config", None) else [])
-
-
-def cmd_pull(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.cluster import coordinator, workspace
-
-    if not settings.distributed:
-        raise UsageError('pipeline pull needs [cluster] mode = "distributed"; outputs are already here')
-    catalog = _open(settings)
-    chosen = [catalog.get(i) for i in args.ids] if args.ids else None
-    fetched = coordinator.pull(settings, catalog, workspace.open_work_store(settings), chosen)
+def cmd_pull(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    fetched = ctx.executor.bring_back(args.ids or None, asked=True)
     print(f"{fetched} files brought to {settings.output_dir}.")
     return 0
 
 
-def _print_jobs(catalog: Catalog) -> None:
-    from pipeline.catalog.jobs import JobBook
+def _print_jobs(records: list[JobRecord]) -> None:
     from pipeline.cluster import coordinator
 
-    records = JobBook(catalog).all()
     counts = coordinator.by_state(records)
     print("\nJobs: " + ", ".join(f"{n} {state.value}" for state, n in counts.items()))
     loads = coordinator.by_worker(records)
@@ -205,19 +161,17 @@ def _print_jobs(catalog: Catalog) -> None:
                            ("WORKER", "RUNNING", "DONE", "FAILED", "STARTS")))
 
 
-def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _open(settings)
+def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
+    catalog = ctx.catalog
     assets = catalog.list_assets()
+    jobs = ctx.executor.jobs()
     if args.json:
-        from pipeline.catalog.jobs import JobBook
-
-        jobs = JobBook(catalog).all() if settings.distributed else []
         rows = [{"id": a.id, "source": a.source, "version": a.version, "state": a.state.value,
                  "duration_ms": a.duration_ms, "updated_at": a.updated_at.isoformat(),
                  **({"stage": a.stage, "progress": a.progress} if a.state is AssetState.PROCESSING else {}),
                  **({"error": a.error} if a.state is AssetState.FAILED else {}),
                  **({"jobs": [{"stage": j.stage, "state": j.state.value, "attempts": j.attempts, "worker": j.worker,
-                               "error": j.error} for j in jobs if j.asset_id == a.id]} if settings.distributed else {})}
+                               "error": j.error} for j in jobs if j.asset_id == a.id]} if jobs is not None else {})}
                 for a in assets]
         print(json.dumps(rows, indent=2))
         return 0
@@ -231,22 +185,24 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
     print(format_table([(a.id, state(a), f"v{a.version}", a.source, a.error or "") for a in assets],
                        ("ID", "STATE", "VER", "SOURCE", "ERROR")))
-    if settings.distributed:
-        _print_jobs(catalog)
+    if jobs is not None:
+        _print_jobs(jobs)
     return 0
 
 
-def cmd_approve(settings: Settings, args: argparse.Namespace) -> int:
-    asset = review.approve(settings, _open(settings), args.id, args.reviewer, args.override)
+def cmd_approve(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    asset = review.approve(settings, ctx.catalog, args.id, args.reviewer, args.override)
     print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
     return 0
 
 
-def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
     if args.action in ("export", "import"):
         if not args.file:
             raise UsageError(f"pipeline captions {args.action} ID FILE: give the .vtt or .srt file")
-        catalog = _open(settings)
+        catalog = ctx.catalog
         if args.action == "export":
             count = review.export_captions(settings, catalog, args.target, Path(args.file))
             print(f"Wrote {count} cues to {args.file}.")
@@ -263,7 +219,7 @@ def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
                                                                settings.captions.max_chars_per_line,
                                                                settings.captions.max_lines))}
     else:
-        report = review.quality_report(settings, _open(settings), args.target)
+        report = review.quality_report(settings, ctx.catalog, args.target)
     found = [v for violations in report.values() for v in violations]
     error_count = len(quality.errors(found))
     if args.json:
@@ -281,8 +237,9 @@ def cmd_captions(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if error_count else 0
 
 
-def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _open(settings)
+def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    catalog = ctx.catalog
     ids = args.ids or [a.id for a in catalog.list_assets() if publishing.publishable(catalog, a)]
     if args.allow_unreviewed and not args.ids:
         raise UsageError("--allow-unreviewed needs the IDs of the assets to publish; it never applies to all")
@@ -295,10 +252,7 @@ def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             print("[]")
         return 0
-    if settings.distributed:  # publish uploads this machine's files: bring what the workers made (#8)
-        from pipeline.cluster import coordinator, workspace
-
-        coordinator.pull(settings, catalog, workspace.open_work_store(settings), [catalog.get(i) for i in ids])
+    ctx.executor.bring_back(ids)  # publish uploads this machine's files: what workers made comes first (#8)
     store = open_store(settings)
     reporter = TerminalReporter(sys.stderr)
     results, failed = [], False
@@ -344,8 +298,9 @@ def _list_links(catalog: Catalog, asset_id: str, as_json: bool) -> int:
     return 0
 
 
-def cmd_share(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _open(settings)
+def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    catalog = ctx.catalog
     if args.revoke:
         link = sharing.revoke(catalog, open_store(settings), args.revoke)
         print(json.dumps(_link_json(link), indent=2) if args.json else f"Link {link.id} revoked: it no longer works.")
@@ -367,21 +322,24 @@ def cmd_share(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_unpublish(settings: Settings, args: argparse.Namespace) -> int:
-    catalog = _open(settings)
+def cmd_unpublish(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    catalog = ctx.catalog
     removed = publishing.unpublish(settings, catalog, open_store(settings), args.id)
     print(f"Unpublished {catalog.get(args.id).id}: {removed} objects deleted; its links no longer work.")
     return 0
 
 
-def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_review(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
     from pipeline.web.app import serve
 
-    serve(settings, host=args.host or settings.review.host, port=args.port or settings.review.port)
+    serve(ctx.executor, host=args.host or settings.review.host, port=args.port or settings.review.port)
     return 0
 
 
-def cmd_storage(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_storage(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
     if settings.storage.endpoint:
         print(f"Storage is external ({settings.storage.endpoint}); there is no embedded server to "
               f"{args.action}.")
@@ -405,7 +363,7 @@ def cmd_storage(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+COMMANDS: dict[str, Callable[[Context, argparse.Namespace], int]] = {
     "run": cmd_run, "worker": cmd_worker, "pull": cmd_pull, "status": cmd_status, "approve": cmd_approve,
     "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "unpublish": cmd_unpublish,
     "review": cmd_review, "storage": cmd_storage,
@@ -420,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config.load(getattr(args, "config", None))
         logs.setup(settings, args.command, debug)
-        return COMMANDS[args.command](settings, args)
+        return COMMANDS[args.command](Context(settings, executor.choose(settings)), args)
     except PipelineError as exc:
         if debug:
             traceback.print_exc()

@@ -186,3 +186,18 @@ def test_there_is_no_import_cycle_inside_the_package() -> None:
         if state[node] == 0:
             visit(node)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_deployment_mode_is_chosen_in_exactly_one_place() -> None:
+    # config.py defines and checks `distributed`; everywhere else asks the executor that executor.choose made.
+    readers = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).as_posix() == "config.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            readers += [(path.relative_to(PACKAGE).as_posix(), function.name) for node in ast.walk(function)
+                        if isinstance(node, ast.Attribute) and node.attr in ("distributed", "mode")
+                        and isinstance(node.value, ast.Attribute) and node.value.attr in ("cluster", "settings")
+                        or isinstance(node, ast.Attribute) and node.attr == "distributed"]
+    assert readers == [("executor.py", "choose")]

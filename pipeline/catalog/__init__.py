@@ -1,6 +1,7 @@
 """The catalog: every asset, its state and history, renditions, caption tracks and revisions, share links
 and the distributed mode's jobs, on SQLAlchemy Core (SQLite in the state folder, or PostgreSQL when
-distributed). Nothing outside this package sees a connection or a row.
+distributed; the executor, pipeline/executor.py, opens the one its mode needs). Nothing outside this package sees
+a connection or a row.
 
   store.py     the engine, migrations (schema.py) and transactions
   assets.py    assets, the state machine (TRANSITIONS and `transition`, the only writer of a state), events,
@@ -16,16 +17,11 @@ from pipeline.catalog.assets import TRANSITIONS, transition
 from pipeline.catalog.captions import Captions
 from pipeline.catalog.links import Links
 from pipeline.catalog.store import now
-from pipeline.config import Settings
 
 
 class Catalog(Captions, Links):
     """All of the catalog's records, on one engine."""
 
 
-def open_catalog(settings: Settings) -> Catalog:
-    """The configured catalog: PostgreSQL in the distributed mode, else SQLite in the state folder."""
-    return Catalog.connect(settings.cluster.catalog) if settings.distributed else Catalog.open(settings.state_dir)
 
-
-__all__ = ["TRANSITIONS", "Catalog", "now", "open_catalog", "transition"]
+__all__ = ["TRANSITIONS", "Catalog", "now", "transition"]

@@ -8,6 +8,8 @@ A file that is plainly not a video is refused here, before it is uploaded; every
 
 from __future__ import annotations
 
+import functools
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +23,13 @@ from pipeline.catalog import Catalog, now
 from pipeline.catalog.jobs import JobBook
 from pipeline.cluster import app as cluster_app
 from pipeline.cluster.tasks import GROUPS
-from pipeline.cluster.workspace import pull_outputs, send_master
+from pipeline.cluster.workspace import open_work_store, pull_outputs, send_master
 from pipeline.config import Settings
 from pipeline.errors import MediaError, ServiceError
 from pipeline.models import ACTIVE_JOB_STATES, Asset, AssetState, JobRecord, JobState
 from pipeline.stages import ingest
 from pipeline.storage.objects import ObjectStore
+from pipeline.ui import print_next_steps
 
 POLL_SECONDS = 1.0
 
@@ -95,7 +98,7 @@ def unfinished(catalog: Catalog, asset_ids: list[str]) -> list[Asset]:
             if asset.state in runner.RUNNABLE and any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id))]
 
 
-def wait(catalog: Catalog, asset_ids: list[str], on_change: Callable[[list[Asset]], None]) -> list[Asset]:
+def _wait(catalog: Catalog, asset_ids: list[str], on_change: Callable[[list[Asset]], None]) -> list[Asset]:
     """Follow the queued assets until workers have finished them all (done or failed); returns them."""
     while pending := unfinished(catalog, asset_ids):
         on_change(pending)
@@ -131,3 +134,63 @@ def by_worker(records: list[JobRecord]) -> list[WorkerLoad]:
 
 def by_state(records: list[JobRecord]) -> dict[JobState, int]:
     return {state: sum(1 for r in records if r.state is state) for state in JobState}
+
+
+class CeleryExecutor:
+    """The stages run on Celery workers (`pipeline worker`); this machine queues masters, follows them and
+    brings their outputs here (the executor of the distributed mode, see pipeline/executor.py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        return Catalog.connect(self.settings.cluster.catalog)
+
+    @functools.cached_property
+    def store(self) -> ObjectStore:
+        return open_work_store(self.settings)
+
+    def submit(self, masters: list[Path], wait: bool) -> int:
+        settings, catalog = self.settings, self.catalog
+        celery, store = cluster_app.make_app(settings), self.store
+        cluster_app.check_broker(celery, settings)
+        results = [enqueue(settings, catalog, store, celery, master) for master in masters]
+        for queued in results:
+            if queued.error or queued.note:
+                print(f"  {queued.error or queued.note}", file=sys.stderr)
+            elif queued.asset:
+                doing = f"queued for {queued.stage}" if queued.stage else queued.asset.state.value
+                print(f"  {queued.asset.id}  {fsutil.display_name(queued.master)}: {doing}")
+        sent = [q.asset.id for q in results if q.asset and q.stage]
+        print(f"{len(sent)} queued for the workers (`pipeline worker`); `pipeline status` shows their progress.")
+        if not wait:
+            return 1 if any(q.error for q in results) else 0
+        ids = [q.asset.id for q in results if q.asset]
+        finished = _wait(catalog, ids, lambda pending: print(
+            f"\r  waiting for {len(pending)} of {len(ids)}", end="", file=sys.stderr, flush=True))
+        print(file=sys.stderr)
+        fetched = pull(settings, catalog, store, finished)
+        failed = [a for a in finished if a.state is AssetState.FAILED]
+        for asset in failed:
+            print(f"  {asset.error}", file=sys.stderr)
+        print(f"{len(finished) - len(failed)} processed, {len(failed)} failed; {fetched} files brought to "
+              f"{settings.output_dir}.")
+        print_next_steps(sys.stdout, [a.id for a in finished if a.state is AssetState.AWAITING_REVIEW])
+        return 1 if failed or any(q.error for q in results) else 0
+
+    def bring_back(self, ids: list[str] | None = None, *, asked: bool = False) -> int:
+        chosen = [self.catalog.get(i) for i in ids] if ids else None
+        return pull(self.settings, self.catalog, self.store, chosen)
+
+    def jobs(self) -> list[JobRecord] | None:
+        return JobBook(self.catalog).all()
+
+    def serve_worker(self, queues: str, name: str | None, config_args: list[str]) -> int:
+        from pipeline.cluster import worker  # the worker side: tasks, Whisper, ffmpeg
+
+        chosen = worker.parse_queues(queues)
+        if len(chosen) == 1:
+            worker.serve(self.settings, chosen[0], name)
+            return 0
+        return worker.serve_all(chosen, name, config_args)

@@ -19,9 +19,10 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from pipeline.captions import guards
-from pipeline.catalog import Catalog, open_catalog
+from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
+from pipeline.executor import Executor
 from pipeline.models import RenditionKind
 from pipeline.stages import editing, review
 from pipeline.web import api
@@ -125,14 +126,12 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
     return app
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(executor: Executor, host: str, port: int) -> None:
     import uvicorn
 
-    catalog = open_catalog(settings)
-    if settings.distributed:  # reviewers edit files on this machine: bring what the workers made (#8)
-        from pipeline.cluster import coordinator, workspace
-
-        fetched = coordinator.pull(settings, catalog, workspace.open_work_store(settings))
+    settings, catalog = executor.settings, executor.catalog
+    if executor.jobs() is not None:  # reviewers edit files on this machine: bring what the workers made (#8)
+        fetched = executor.bring_back()
         print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
     shown = f"[{host}]" if ":" in host else host
