@@ -23,13 +23,13 @@ from pipeline import __version__, config, executor, logs, runner
 from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
+from pipeline.distribution import publish as publishing
+from pipeline.distribution import share as sharing
 from pipeline.durations import parse_duration
 from pipeline.errors import PipelineError, UsageError
 from pipeline.executor import Executor
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
-from pipeline.stages import publish as publishing
-from pipeline.stages import review
-from pipeline.stages import share as sharing
+from pipeline.review import decisions as review
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.ui import TerminalReporter, format_table
@@ -245,7 +245,8 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
         raise UsageError("--allow-unreviewed needs the IDs of the assets to publish; it never applies to all")
     for asset_id in args.ids:  # a wrong id or an unapproved asset stops before storage is touched
         publishing.check_publishable(catalog, catalog.get(asset_id), args.allow_unreviewed)
-    ids = [catalog.get(i).id for i in ids]
+    assets = [catalog.get(i) for i in ids]  # each resolved once, here
+    ids = [a.id for a in assets]
     if not ids:
         print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
               file=sys.stderr)
@@ -256,11 +257,13 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
     store = open_store(settings)
     reporter = TerminalReporter(sys.stderr)
     results, failed = [], False
-    for asset_id in ids:
+    for asset in assets:
+        asset_id = asset.id
         try:
-            result = publishing.publish(settings, catalog, store, asset_id,
+            result = publishing.publish(settings, catalog, store, asset,
                                         on_progress=lambda f: reporter.stage_progress("publish", f),
-                                        allow_unreviewed=args.allow_unreviewed)
+                                        allow_unreviewed=args.allow_unreviewed,
+                                        on_burn_in=lambda f: reporter.stage_progress("burn-in", f))
         except PipelineError as exc:
             print(f"pipeline: {exc}", file=sys.stderr)
             failed = True
@@ -312,8 +315,8 @@ def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
     expiry = args.expires or settings.publish.default_link_expiry
     seconds = parse_duration(expiry, option="--expires" if args.expires else None,
                              setting=None if args.expires else "[publish] default_link_expiry")
-    catalog.get(args.id)
-    made = sharing.create(settings, catalog, open_store(settings), args.id, seconds, args.audience)
+    asset = catalog.get(args.id)
+    made = sharing.create(settings, catalog, open_store(settings), asset, seconds, args.audience)
     if args.json:
         print(json.dumps({**_link_json(made.link), "url": made.url, "video_url": made.video_url,
                           "captions_url": made.captions_url}, indent=2))
@@ -325,8 +328,9 @@ def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_unpublish(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
-    removed = publishing.unpublish(settings, catalog, open_store(settings), args.id)
-    print(f"Unpublished {catalog.get(args.id).id}: {removed} objects deleted; its links no longer work.")
+    asset = catalog.get(args.id)
+    removed = publishing.unpublish(settings, catalog, open_store(settings), asset)
+    print(f"Unpublished {asset.id}: {removed} objects deleted; its links no longer work.")
     return 0
 
 

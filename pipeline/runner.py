@@ -183,16 +183,18 @@ def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset |
         return None, f"{name}: cannot be read ({exc.strerror}); check the file"
 
 
-def claim_asset(catalog: Catalog, asset_id: str, owner: str) -> str | None:
-    """Claim a runnable asset for `owner`, taking it over at once from a holder known to be dead. None when
-    `owner` holds it now; else who does ("" when nobody: another run has just finished it)."""
-    if catalog.claim(asset_id, owner, lease_until(), RUNNABLE):
+def claim_asset(catalog: Catalog, asset_id: str, owner: str,
+                states: frozenset[AssetState] = RUNNABLE) -> str | None:
+    """Claim an asset in one of `states` (default: runnable) for `owner`, taking it over at once from a holder
+    known to be dead. None when `owner` holds it now; else who does ("" when nobody: another run has just
+    finished it)."""
+    if catalog.claim(asset_id, owner, lease_until(), states):
         return None
     found = catalog.lease(asset_id)
     if found is None:  # no lease, so the state changed: another run finished it a moment ago
         return ""
     holder = found[0]
-    if holder_is_dead(holder) and catalog.claim(asset_id, owner, lease_until(), RUNNABLE, take_from=holder):
+    if holder_is_dead(holder) and catalog.claim(asset_id, owner, lease_until(), states, take_from=holder):
         log.info("asset %s: took over from %s, which is no longer running", asset_id, holder)
         return None
     return holder

@@ -16,7 +16,7 @@ from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.models import AssetState, Cue
-from pipeline.stages import editing
+from pipeline.review import editing
 from pipeline.web.app import create_app
 from tests.conftest import asset_awaiting_review, live_app, make_project
 from tests.media import sample_master

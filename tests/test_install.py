@@ -202,7 +202,7 @@ def test_pins_without_hashes_urls_and_vcs_lines_fail_too(tmp_path: Path) -> None
 
 def test_a_reference_to_the_shared_folder_fails_the_check(tmp_path: Path) -> None:
     copy = _repository_copy(tmp_path)
-    outside = "../" + "shared/caption-style.md"
+    outside = "../" + "shared" + "/caption-style.md"
     (copy / "README.md").write_text((copy / "README.md").read_text() + f"\nSee `{outside}`.\n")
     done = subprocess.run([sys.executable, str(copy / "scripts" / "check-lock.py"), str(copy)], capture_output=True,
                           text=True, check=False)

@@ -12,7 +12,7 @@ from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.errors import CaptionError, UsageError
 from pipeline.models import AssetState, Cue
-from pipeline.stages import review
+from pipeline.review import decisions as review
 from tests.conftest import asset_awaiting_review, make_project
 
 CHILDREN = quality.PRESETS["children"]

@@ -13,6 +13,7 @@ import pytest
 from pipeline import config
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
+from pipeline.distribution import burnin
 from pipeline.media import ffmpeg, hls, ladder
 from pipeline.models import CaptionState, CaptionTrack, Cue
 from pipeline.stages import ingest, playlists, transcode
@@ -192,17 +193,16 @@ def _first_frame_md5(path: Path, at: str = "1.0") -> str:
 def test_burned_in_captions_follow_the_approved_text(tmp_path: Path) -> None:
     job = run_transcode(tmp_path, phone_video(tmp_path / "talk.mp4", "640x360", seconds=3),
                         burn_in_captions=True)
-    settings = job.settings.transcode
-    assert transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings) is None  # nothing approved yet
+    assert burnin.burn_in(job.settings, job.catalog, job.asset) is None  # nothing approved yet
     vtt.write_vtt(job.out_dir / "captions.en.vtt", [Cue(0, 3000, "CAPTIONS ON THE PICTURE")])
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, "en", "captions.en.vtt", CaptionState.APPROVED, 1,
                                                "faster-whisper", "tiny.en", "Ann", None))
-    burned = transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings)
+    burned = burnin.burn_in(job.settings, job.catalog, job.asset)
     assert burned is not None and burned.path == "video_360p_captions.mp4"
     out = job.out_dir / burned.path
     assert video_sizes(job)["video_360p_captions.mp4"] == (640, 360)
     assert _first_frame_md5(out) != _first_frame_md5(job.out_dir / "video_360p.mp4")
     assert [s["codec_type"] for s in ffprobe(out)["streams"]] == ["video", "audio"]
     first = out.stat().st_mtime_ns
-    assert transcode.burn_in(job.out_dir, job.catalog, job.asset.id, settings) is not None
+    assert burnin.burn_in(job.settings, job.catalog, job.asset) is not None
     assert out.stat().st_mtime_ns == first  # unchanged captions: not made again

@@ -22,7 +22,7 @@ from pipeline.catalog import Catalog, now
 from pipeline.errors import MediaError
 from pipeline.media import ffmpeg, sniff
 from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue
-from pipeline.stages import editing
+from pipeline.review import editing
 from tests.conftest import Project, free_storage_ports
 from tests.media import (
     audio_only,

@@ -15,8 +15,9 @@ from playwright.sync_api import Browser
 
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
+from pipeline.distribution import share
 from pipeline.models import Cue
-from pipeline.stages import editing, share
+from pipeline.review import editing
 from pipeline.storage.embedded import EmbeddedStorage
 from tests.conftest import Project, make_project
 from tests.media import sample_master, silent_video, speech_video
@@ -173,7 +174,7 @@ def test_public_mode_gives_stable_unsigned_addresses(published: tuple[Project, s
     public = dataclasses.replace(settings, publish=dataclasses.replace(
         settings.publish, public_base_url="https://media.example.org/"))
     catalog = Catalog.open(settings.state_dir)
-    made = share.create(public, catalog, EmbeddedStorage(settings).store(), asset_id, 3600)
+    made = share.create(public, catalog, EmbeddedStorage(settings).store(), catalog.get(asset_id), 3600)
     assert made.url == f"https://media.example.org/shares/{made.link.id}/index.html"
     page = EmbeddedStorage(settings).store().client.get_object(
         Bucket=settings.storage.bucket, Key=made.link.object_key)["Body"].read().decode()

@@ -12,7 +12,8 @@ from pipeline import config
 from pipeline.catalog import Catalog
 from pipeline.errors import ConfigError, ConflictError
 from pipeline.models import AssetState, Cue
-from pipeline.stages import editing, review
+from pipeline.review import decisions as review
+from pipeline.review import editing
 from pipeline.web.app import create_app
 from pipeline.web.security import SESSION_COOKIE
 from tests.conftest import asset_awaiting_review

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from pathlib import Path
 
 from pipeline import fsutil
-from pipeline.catalog import Catalog
 from pipeline.config import TranscodeSettings
 from pipeline.errors import DiskSpaceError, MediaError
 from pipeline.media import encode, ffmpeg, hls, ladder
-from pipeline.models import CaptionState, Probe, Rendition, RenditionKind
+from pipeline.models import Probe, Rendition, RenditionKind
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -171,33 +169,3 @@ def transcode(job: Job) -> None:
     job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
     job.on_progress(1.0)
-
-
-def burned_name(mp4: str) -> str:
-    return mp4.replace(".mp4", "_captions.mp4")
-
-
-def burn_in(out_dir: Path, catalog: Catalog, asset_id: str, settings: TranscodeSettings) -> Rendition | None:
-    """With [transcode] burn_in_captions, an MP4 of the top rung with the approved captions on the picture,
-    for venues whose players cannot show captions. Made again whenever the captions change."""
-    track = next((t for t in catalog.caption_tracks(asset_id) if t.state is CaptionState.APPROVED), None)
-    renditions = catalog.renditions(asset_id)
-    top = next((r for r in renditions if r.kind is RenditionKind.MP4), None)
-    if not settings.burn_in_captions or track is None or top is None:
-        return None
-    vtt_path, mp4 = out_dir / track.path, out_dir / top.path
-    target = out_dir / burned_name(top.path)
-    if not (target.is_file() and target.stat().st_mtime >= vtt_path.stat().st_mtime):
-        stream = ffmpeg.video_stream(mp4)
-        rung = ladder.Rung(top.width, top.height, next(
-            (rate for size, rate in zip(settings.ladder, settings.bitrates_kbps, strict=True)
-             if size == min(top.width, top.height)), settings.bitrates_kbps[0]))
-        with tempfile.TemporaryDirectory(prefix="pipeline-burn-") as tmp, fsutil.atomic_file(target) as partial:
-            plain = Path(tmp) / "captions.vtt"  # a name without characters special to filter graphs
-            shutil.copyfile(vtt_path, plain)
-            ffmpeg.run(encode.burn_in_args(mp4, plain, partial, rung, stream.fps or 30, settings),
-                       what=f"{top.path}: burning in captions", timeout_s=settings.timeout_seconds)
-    burned = Rendition(asset_id, f"{top.name}-captions", RenditionKind.BURNED, target.name, top.width, top.height,
-                       target.stat().st_size)
-    catalog.replace_renditions(asset_id, [r for r in renditions if r.kind is not RenditionKind.BURNED] + [burned])
-    return burned

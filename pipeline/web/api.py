@@ -17,7 +17,8 @@ from pipeline.captions import guards, quality
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.models import Cue, Revision
-from pipeline.stages import editing, review, waveform
+from pipeline.review import decisions as review
+from pipeline.review import editing, waveform
 
 LANGUAGE = r"^[a-z]{2,3}$"
 

@@ -24,7 +24,8 @@ from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.executor import Executor
 from pipeline.models import RenditionKind
-from pipeline.stages import editing, review
+from pipeline.review import decisions as review
+from pipeline.review import editing
 from pipeline.web import api
 from pipeline.web.security import SESSION_COOKIE, Guard
 

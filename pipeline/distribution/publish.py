@@ -18,11 +18,12 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
+from pipeline.distribution import burnin, share
+from pipeline.distribution.keys import asset_prefix
 from pipeline.errors import PipelineError, UsageError
 from pipeline.media import hls
 from pipeline.models import Asset, AssetState, CaptionState, RenditionKind
-from pipeline.stages import playlists, share, transcode
-from pipeline.stages.keys import asset_prefix
+from pipeline.stages import playlists
 from pipeline.storage.objects import ObjectStore
 
 MANIFEST = "manifest.json"
@@ -107,15 +108,17 @@ def check_publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = F
                          f"published (approve with `pipeline approve {asset.id} --reviewer NAME`)")
 
 
-def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str,
-            on_progress: Callable[[float], None] | None = None, allow_unreviewed: bool = False) -> PublishResult:
+def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset,
+            on_progress: Callable[[float], None] | None = None, allow_unreviewed: bool = False,
+            on_burn_in: Callable[[float], None] | None = None) -> PublishResult:
     """Upload what the asset consists of; the manifest last. With allow_unreviewed (emergencies only, and
-    recorded), an asset whose captions nobody has approved yet is published too."""
-    asset = catalog.get(asset_id)
+    recorded), an asset whose captions nobody has approved yet is published too. The burned-in copy, when
+    configured, is made first (distribution/burnin.py)."""
+    asset = catalog.get(asset.id)  # as it is now: another command may have changed it since it was resolved
     check_publishable(catalog, asset, allow_unreviewed)
     out_dir = settings.output_dir / asset.id
     _check_captions_unchanged(out_dir, catalog, asset.id)
-    transcode.burn_in(out_dir, catalog, asset.id, settings.transcode)
+    burnin.burn_in(settings, catalog, asset, on_burn_in)
     files = publishable_files(out_dir, catalog, asset.id)
     if not asset.publication:
         catalog.set_publication(asset.id, secrets.token_hex(8))
@@ -155,12 +158,11 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: 
     catalog.set_state(asset.id, AssetState.PUBLISHED,
                       detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged"
                              f"{unreviewed}")
-    refreshed = share.refresh_pages(settings, catalog, store, asset.id) if uploaded else 0
+    refreshed = share.refresh_pages(settings, catalog, store, asset) if uploaded else 0
     return PublishResult(asset.id, prefix, uploaded, sent, skipped, tuple(sent_paths), refreshed)
 
 
-def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> int:
-    asset = catalog.get(asset_id)
+def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset) -> int:
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}, not published")
     share.remove_all(catalog, store, asset.id)

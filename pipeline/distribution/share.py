@@ -24,11 +24,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog, now
 from pipeline.config import MAX_LINK_SECONDS, Settings
+from pipeline.distribution.keys import asset_prefix
 from pipeline.durations import format_duration
 from pipeline.errors import UsageError
 from pipeline.models import Asset, AssetState, CaptionState, RenditionKind, ShareLink
 from pipeline.stages import playlists
-from pipeline.stages.keys import asset_prefix
 from pipeline.storage.objects import ObjectStore
 
 SHARES = "shares"
@@ -151,12 +151,12 @@ def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset
     return _Written(address(page_key), address(f"{prefix}/{video.path}"), captions_url)
 
 
-def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str, expires_s: int,
+def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset, expires_s: int,
            audience: str | None = None) -> ShareResult:
     if expires_s > MAX_LINK_SECONDS:
         raise UsageError(f"--expires {format_duration(expires_s)} is longer than 7d, the most a signed link "
                          "can last; share again when it expires")
-    asset = catalog.get(asset_id)
+    asset = catalog.get(asset.id)  # as it is now
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}; publish it first with "
                          f"`pipeline publish {asset.id}`")
@@ -168,10 +168,9 @@ def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: s
     return ShareResult(link, written.page_url, written.video_url, written.captions_url)
 
 
-def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> int:
+def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset) -> int:
     """Rewrite the pages of the asset's active links after its captions changed; their addresses and expiry
     stay as they were. Returns how many pages were rewritten."""
-    asset = catalog.get(asset_id)
     active = [link for link in catalog.share_links(asset.id) if is_active(link)]
     for link in active:
         _write_share(settings, catalog, store, asset, f"{SHARES}/{link.id}", link.expires_at)

@@ -14,7 +14,8 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
-from pipeline.stages import caption, editing, playlists
+from pipeline.review import editing
+from pipeline.stages import caption, playlists
 
 
 class Status(enum.StrEnum):
