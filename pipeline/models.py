@@ -102,10 +102,14 @@ class CaptionTrack:
 
 @dataclass(frozen=True)
 class Word:
+    """One word as Whisper wrote it: tokens it attached to a word (hyphens, apostrophes, digits, punctuation
+    without a leading space) are part of its text."""
+
     start_ms: int
     end_ms: int
     text: str
     probability: float
+    starts_segment: bool = False  # the first word of a Whisper segment: the model heard a break before it
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ def test_sentences_become_cues_with_balanced_lines() -> None:
                                  "If something worries you, talk to an adult you trust."), Layout())
     assert cues == [
         Cue(0, 2620, "Welcome to our short film\nabout staying safe online."),
-        Cue(2700, 6160, "If something worries you,\ntalk to an adult you trust."),
+        # 53 characters: held 1 s into the silence after the last word (5660) to come close to 13 a second.
+        Cue(2700, 6660, "If something worries you,\ntalk to an adult you trust."),
     ]
 
 
@@ -42,7 +43,10 @@ def test_line_break_avoids_splitting_article_from_noun() -> None:
 
 def test_short_cue_is_held_on_screen_but_never_overlaps() -> None:
     cues = segment.segment([Word(0, 200, "Hi.", 0.9), Word(700, 900, "Bye.", 0.9)], Layout())
-    assert cues[0].end_ms == 700 - segment.MIN_GAP_MS
+    # "Hi." gets its 1 s minimum (issue 18: never under the hard minimum); "Bye." starts 0.38 s late, within
+    # the 1.5 s sync limit, rather than the two sentences sharing a cue.
+    assert cues == [Cue(0, 1000, "Hi."), Cue(1080, 2080, "Bye.")]
+    assert cues[0].end_ms == cues[1].start_ms - segment.MIN_GAP_MS
     assert cues[1].end_ms - cues[1].start_ms >= Layout().min_cue_ms
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +56,33 @@ def speech_intervals(pcm_s16le: bytes) -> list[tuple[int, int]]:
     audio = np.frombuffer(pcm_s16le, dtype=np.int16).astype(np.float32) / 32768.0
     found = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500))
     return [(int(c["start"] * 1000 // SAMPLE_RATE), int(c["end"] * 1000 // SAMPLE_RATE)) for c in found]
+
+
+RawWord = tuple[float, float, str, float]  # Whisper's word: start and end (s), text as written, probability
+
+
+def join_words(segments: Iterable[Iterable[RawWord]]) -> list[Word]:
+    """Whisper's words, segment by segment, as it wrote them. A word token that starts a new word carries a
+    leading space; one without ("-disposed" after "ill", ".5" after "3", "@example" in an e-mail address) is
+    part of the word before and is joined to it, never spaced apart (issue 18; docs/caption-style.md,
+    "Editorial rules"). The first word of a segment is a new word unless it starts with punctuation."""
+    words: list[Word] = []
+    for segment in segments:
+        first = True
+        for start, end, text, probability in segment:
+            bare = text.strip()
+            if not bare:
+                continue
+            attached = bool(words) and not text[:1].isspace() and (not first or not bare[0].isalnum())
+            if attached:
+                before = words[-1]
+                words[-1] = Word(before.start_ms, max(before.end_ms, int(round(end * 1000))), before.text + bare,
+                                 min(before.probability, probability), before.starts_segment)
+            else:
+                words.append(Word(int(round(start * 1000)), int(round(end * 1000)), bare, probability,
+                                  starts_segment=first))
+            first = False
+    return words
 
 
 class Transcriber(Protocol):
@@ -163,14 +190,12 @@ class FasterWhisper:
             vad_parameters={"min_silence_duration_ms": 500}, condition_on_previous_text=False,
             hallucination_silence_threshold=2.0, beam_size=5,
             hotwords=", ".join(self.settings.glossary) or None)  # names the model should expect
-        words: list[Word] = []
+        raw: list[list[RawWord]] = []
         for segment in segments:
-            for w in segment.words or []:
-                words.append(Word(int(round(w.start * 1000)), int(round(w.end * 1000)), w.word.strip(),
-                                  float(w.probability)))
+            raw.append([(w.start, w.end, w.word, float(w.probability)) for w in segment.words or []])
             if on_progress and duration_s > 0:
                 on_progress(min(1.0, segment.end / duration_s))
-        return words
+        return join_words(raw)
 
 
 class OpenAIWhisper:
@@ -224,9 +249,8 @@ class OpenAIWhisper:
                                   condition_on_previous_text=False, hallucination_silence_threshold=2.0,
                                   beam_size=5, best_of=5, verbose=None,
                                   initial_prompt=", ".join(self.settings.glossary) or None)
-        words = [Word(int(round(w["start"] * 1000)), int(round(w["end"] * 1000)), str(w["word"]).strip(),
-                      float(w["probability"]))
-                 for segment in result.get("segments", []) for w in segment.get("words", [])]
+        words = join_words([(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"]))
+                            for w in segment.get("words", [])] for segment in result.get("segments", []))
         if on_progress:
             on_progress(1.0)
         return Transcript(words=words, language=language,

@@ -25,12 +25,14 @@ def words_path(language: str) -> str:
 
 
 def layout(settings: CaptionSettings) -> segment.Layout:
+    rules = quality.PRESETS[settings.preset]  # drafts never break its hard limits (issue 18)
     return segment.Layout(
         max_chars_per_line=settings.max_chars_per_line, max_lines=settings.max_lines,
-        max_cue_ms=int(settings.max_cue_seconds * 1000), min_cue_ms=int(settings.min_cue_seconds * 1000),
+        max_cue_ms=int(settings.max_cue_seconds * 1000),
+        min_cue_ms=max(int(settings.min_cue_seconds * 1000), rules.error_min_ms),
         target_cue_ms=max(int(settings.min_cue_seconds * 1000), 1500),
         pause_break_ms=int(settings.pause_break_seconds * 1000),
-        target_cps=quality.PRESETS[settings.preset].target_cps)
+        target_cps=rules.target_cps, hard_max_cue_ms=rules.error_max_ms)
 
 
 def provenance(engine: str, model: str, language: str, status: str) -> dict[str, str]:
