@@ -13,6 +13,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from pipeline import fsutil
+from pipeline.captions import quality
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.models import AssetState, Cue
@@ -39,10 +40,11 @@ class Workspace:
 
     def reset(self) -> None:
         """Back to the automatic draft, as a new revision, and awaiting review."""
-        editing.save(self.settings, self.catalog, self.asset_id, "en", None, "test reset", self.original)
+        asset = self.catalog.get(self.asset_id)
+        editing.save(self.settings, self.catalog, asset, "en", None, "test reset", self.original)
 
     def latest(self) -> list[Cue]:
-        return list(editing.open_draft(self.settings, self.catalog, self.asset_id).revision.cues)
+        return list(editing.read_draft(self.settings, self.catalog, self.catalog.get(self.asset_id)).revision.cues)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     catalog = Catalog.open(settings.state_dir)
     [asset] = catalog.list_assets()
     hostile = asset_awaiting_review(settings, catalog, "<b>bold</b>.mp4", [Cue(0, 2000, HOSTILE)])
-    original = list(editing.open_draft(settings, catalog, asset.id).revision.cues)
+    original = list(editing.read_draft(settings, catalog, asset).revision.cues)
     assert len(original) >= 3, original
     with live_app(create_app(settings, catalog)) as url:
         yield Workspace(url, settings, catalog, asset.id, hostile.id, original)
@@ -315,4 +317,58 @@ def test_approving_in_the_editor_records_the_reviewer(workspace: Workspace, brow
     page.goto(workspace.editor())
     page.wait_for_selector("body[data-ready=true]")
     assert fsutil.sha256_file(path) == track.approved_sha256
+    page.close()
+
+
+def test_the_editor_runs_as_es_modules_under_the_content_security_policy(workspace: Workspace,
+                                                                         browser: Browser) -> None:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    response = page.goto(workspace.editor())
+    assert response is not None
+    assert "script-src 'self';" in response.headers["content-security-policy"]
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("[...document.scripts].filter((s) => s.src).map((s) => [s.type, new URL(s.src).pathname])") \
+        == [["module", "/static/editor/main.js"]]
+    page.keyboard.press("Alt+h")
+    page.keyboard.press("Escape")
+    assert problems == []
+    page.close()
+
+
+def test_typing_keeps_the_cursor_and_is_one_undo_step(workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    original = _text(page, 1)
+    box = page.locator("#cue-list .text").first
+    box.focus()
+    box.evaluate("(el) => el.setSelectionRange(0, 0)")
+    page.keyboard.type("Oh, ")  # each keystroke updates the state; the text box keeps its cursor
+    assert _text(page, 1) == "Oh, " + original
+    assert page.locator("#cue-list li").first.locator(".badge").first.inner_text() != ""
+    page.keyboard.press("Control+z")
+    assert _text(page, 1) == original
+    page.keyboard.press("Control+y")
+    assert _text(page, 1) == "Oh, " + original
+    page.keyboard.press("Control+y")
+    assert page.inner_text("#save-status") == "Nothing to redo"
+    page.close()
+
+
+def test_an_overlap_shows_on_the_caption_as_the_server_reports_it(workspace: Workspace, browser: Browser) -> None:
+    workspace.reset()
+    page = _open(browser, workspace)
+    first = workspace.original[0]
+    start = page.locator("#cue-list .start").nth(1)
+    start.fill(f"0:{(first.end_ms - 300) / 1000:06.3f}")
+    start.dispatch_event("change")
+    assert "Overlaps the caption before it." in page.locator("#cue-list .problems").nth(1).inner_text()
+    assert "Overlaps" not in page.locator("#cue-list .problems").first.inner_text()
+    page.keyboard.press("Control+s")
+    _saved(page)
+    rules = editing.read_draft(workspace.settings, workspace.catalog, workspace.catalog.get(workspace.asset_id)).rules
+    [overlap] = [v for v in quality.check(workspace.latest(), rules) if v.rule == "overlap"]
+    assert (overlap.cue, overlap.value) == (2, 300)
     page.close()
