@@ -192,7 +192,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_approve(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
-    asset = review.approve(settings, ctx.catalog, args.id, args.reviewer, args.override)
+    asset = review.approve(settings, ctx.catalog, ctx.catalog.get(args.id), args.reviewer, args.override)
     print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
     return 0
 
@@ -204,10 +204,10 @@ def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
             raise UsageError(f"pipeline captions {args.action} ID FILE: give the .vtt or .srt file")
         catalog = ctx.catalog
         if args.action == "export":
-            count = review.export_captions(settings, catalog, args.target, Path(args.file))
+            count = review.export_captions(settings, catalog, catalog.get(args.target), Path(args.file))
             print(f"Wrote {count} cues to {args.file}.")
             return 0
-        made = review.import_captions(settings, catalog, args.target, Path(args.file),
+        made = review.import_captions(settings, catalog, catalog.get(args.target), Path(args.file),
                                       args.reviewer or getpass.getuser())
         print(f"Imported {args.file} into {made.asset_id} as revision {made.number} ({made.summary}); it is back "
               f"in review (`pipeline captions check {made.asset_id}`).")
@@ -219,7 +219,7 @@ def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
                                                                settings.captions.max_chars_per_line,
                                                                settings.captions.max_lines))}
     else:
-        report = review.quality_report(settings, ctx.catalog, args.target)
+        report = review.quality_report(settings, ctx.catalog, ctx.catalog.get(args.target))
     found = [v for violations in report.values() for v in violations]
     error_count = len(quality.errors(found))
     if args.json:

@@ -66,8 +66,8 @@ def test_errors_block_approval_unless_overridden_with_a_reason(tmp_path: Path) -
     catalog = Catalog.open(settings.state_dir)
     asset = asset_awaiting_review(settings, catalog, "talk.mp4", [Cue(0, 900, "Much too fast to read")])
     with pytest.raises(UsageError, match=r"2 caption error\(s\), first at cue 1: too fast to read"):
-        review.approve(settings, catalog, asset.id, "Ann")
-    approved = review.approve(settings, catalog, asset.id, "Ann", override_reason="matches the on-screen text")
+        review.approve(settings, catalog, asset, "Ann")
+    approved = review.approve(settings, catalog, asset, "Ann", override_reason="matches the on-screen text")
     assert approved.state is AssetState.APPROVED
     assert "overridden: matches the on-screen text" in (catalog.events(asset.id)[-1].detail or "")
 

@@ -257,7 +257,7 @@ def test_killed_at_any_point_a_rerun_finishes_without_redoing_work(project: Proj
     settings = project.settings()
     catalog = Catalog.open(settings.state_dir)
     latest = catalog.revisions(asset_id, "en")[0]
-    editing.save(settings, catalog, asset_id, "en", latest.number, "Ann Reviewer",
+    editing.save(settings, catalog, catalog.get(asset_id), "en", latest.number, "Ann Reviewer",
                  [Cue(0, 1500, "Corrected by the reviewer.")])
 
     done = project.cli("run")

@@ -102,7 +102,7 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
     catalog = Catalog.open(settings.state_dir)
     cues = vtt.read_vtt(settings.output_dir / asset_id / "captions.en.vtt")
     edited = [Cue(c.start_ms, c.end_ms, c.text.replace("short film", "short video")) for c in cues]
-    editing.save(settings, catalog, asset_id, "en", None, "Ann Example", edited)
+    editing.save(settings, catalog, catalog.get(asset_id), "en", None, "Ann Example", edited)
     assert project.cli_json("status")[0]["state"] == "awaiting_review"
     project.cli("approve", asset_id, "--reviewer", "Ann Example", check=True)
     [after_edit] = project.cli_json("publish")

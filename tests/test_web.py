@@ -194,11 +194,12 @@ def test_a_network_address_needs_an_access_token_and_sign_in(tmp_path: Path,
 
 def test_service_layer_conflicts_and_change_summaries(tmp_path: Path) -> None:
     settings, catalog, asset_id = _setup(tmp_path)
-    made = editing.save(settings, catalog, asset_id, "en", 1, "Ann", [CUES[0], Cue(2600, 5000, "you trust.")])
+    asset = catalog.get(asset_id)
+    made = editing.save(settings, catalog, asset, "en", 1, "Ann", [CUES[0], Cue(2600, 5000, "you trust.")])
     assert made.summary == "cue 2 timing"
     with pytest.raises(ConflictError, match="Ann saved revision 2"):
-        editing.save(settings, catalog, asset_id, "en", 1, "Bo", CUES)
-    assert editing.save(settings, catalog, asset_id, "en", 2, "Bo", list(made.cues)).number == 2  # no change
+        editing.save(settings, catalog, asset, "en", 1, "Bo", CUES)
+    assert editing.save(settings, catalog, asset, "en", 2, "Bo", list(made.cues)).number == 2  # no change
     assert editing.describe_changes(CUES, [*CUES, Cue(6000, 7000, "New.")]) == "1 cue added"
     assert editing.describe_changes(CUES, CUES[:1]) == "1 cue removed"
     rows = review.queue(settings, catalog)
@@ -209,7 +210,8 @@ def test_a_detected_language_other_than_the_declared_one_is_a_warning(tmp_path: 
     settings, catalog, asset_id = _setup(tmp_path)
     [track] = catalog.caption_tracks(asset_id)
     catalog.put_caption_track(dataclasses.replace(track, detected_language="cy"))
-    [warning] = [v for v in review.quality_report(settings, catalog, asset_id)["en"] if v.rule == "language"]
+    report = review.quality_report(settings, catalog, catalog.get(asset_id))
+    [warning] = [v for v in report["en"] if v.rule == "language"]
     assert warning.level.value == "warning" and "heard 'cy'" in warning.message
     client = TestClient(create_app(settings, catalog), base_url=BASE)
     assert client.get(f"/api/assets/{asset_id}/captions/en").json()["detected_language"] == "cy"

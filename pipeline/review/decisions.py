@@ -1,5 +1,5 @@
-"""Review decisions: a person approves the captions, or asks for changes. The web editor and the CLI
-(`pipeline approve`) both call these functions."""
+"""Review decisions: a person approves the captions, or asks for changes; and the queue they pick work from.
+The web editor and the CLI (`pipeline approve`) both call these functions, with the asset they resolved."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
-from pipeline.review import editing
+from pipeline.review import editing, waveform
 from pipeline.stages import caption, playlists
 
 
@@ -57,7 +57,7 @@ def queue(settings: Settings, catalog: Catalog) -> list[QueueRow]:
         cues = errors = warnings = flagged = 0
         last: Revision | None = None
         for track in tracks:
-            draft = editing.open_draft(settings, catalog, asset.id, track.language)
+            draft = editing.read_draft(settings, catalog, asset, track.language)
             cues += len(draft.revision.cues)
             errors += len(quality.errors(draft.problems))
             warnings += len(draft.problems) - len(quality.errors(draft.problems))
@@ -100,13 +100,12 @@ def _flag_warnings(cues: list[Cue], flagged: list[guards.FlaggedWord]) -> list[q
     return found
 
 
-def quality_report(settings: Settings, catalog: Catalog, asset_id: str) -> dict[str, list[quality.Violation]]:
+def quality_report(settings: Settings, catalog: Catalog, asset: Asset) -> dict[str, list[quality.Violation]]:
     """Every quality problem of each caption track of the asset, by language, with the words flagged for a
     person to check."""
-    asset = catalog.get(asset_id)
     report = {}
     for track in catalog.caption_tracks(asset.id):
-        draft = editing.open_draft(settings, catalog, asset.id, track.language)
+        draft = editing.read_draft(settings, catalog, asset, track.language)
         cues = list(draft.revision.cues)
         found = quality.check(cues, draft.rules) + _flag_warnings(cues, draft.words)
         if track.detected_language:
@@ -125,16 +124,15 @@ def _name(reviewer: str) -> str:
     return name
 
 
-def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, override_reason: str | None = None,
+def approve(settings: Settings, catalog: Catalog, asset: Asset, reviewer: str, override_reason: str | None = None,
             revisions: dict[str, int] | None = None) -> Asset:
     """Approve the captions as they are now; publish checks that they have not changed since. Error-level
     quality problems block approval unless the reviewer gives a reason, which is recorded. `revisions` (the
     editor's) holds the revision the reviewer looked at per language: a newer one is a conflict."""
     name = _name(reviewer)
-    asset = catalog.get(asset_id)
     out_dir = settings.output_dir / asset.id
     reason = " ".join((override_reason or "").split()) or None
-    blocking = [v for found in quality_report(settings, catalog, asset.id).values() for v in quality.errors(found)]
+    blocking = [v for found in quality_report(settings, catalog, asset).values() for v in quality.errors(found)]
     if blocking and not reason:
         first = blocking[0]
         raise UsageError(f"asset {asset.id}: {len(blocking)} caption error(s), first at cue {first.cue}: "
@@ -143,7 +141,7 @@ def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, 
     digests = {}
     with editing.locked(out_dir):
         for track in catalog.caption_tracks(asset.id):
-            track, latest = editing.sync_latest(settings, catalog, asset.id, track.language)
+            track, latest = editing.repair(settings, catalog, asset, track.language)
             seen = (revisions or {}).get(track.language, latest.number)
             if seen != latest.number:
                 raise ConflictError(f"{latest.author} saved revision {latest.number} after the revision {seen} you "
@@ -159,13 +157,13 @@ def approve(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, 
     return catalog.approve_captions(asset.id, name, digests, reason if blocking else None)
 
 
-def request_changes(settings: Settings, catalog: Catalog, asset_id: str, reviewer: str, note: str) -> Asset:
+def request_changes(settings: Settings, catalog: Catalog, asset: Asset, reviewer: str, note: str) -> Asset:
     """A reviewer sends the captions back with a note; the queue shows "changes requested" until a later save."""
     name = _name(reviewer)
     text = " ".join(note.split())
     if not text:
         raise UsageError("say what needs changing: the note is what the next person works from")
-    asset = catalog.get(asset_id)
+    asset = catalog.get(asset.id)  # as it is now
     if asset.state is not AssetState.AWAITING_REVIEW:
         raise UsageError(f"asset {asset.id} is {asset.state.value.replace('_', ' ')}; changes can be requested only "
                          "while it awaits review")
@@ -173,19 +171,28 @@ def request_changes(settings: Settings, catalog: Catalog, asset_id: str, reviewe
     return catalog.get(asset.id)
 
 
-def import_captions(settings: Settings, catalog: Catalog, asset_id: str, source: Path, author: str) -> Revision:
+def import_captions(settings: Settings, catalog: Catalog, asset: Asset, source: Path, author: str) -> Revision:
     """Captions edited in another program (.vtt or .srt) become the latest revision; the asset goes back to
     review."""
     cues = vtt.read_captions_file(source)
-    language = editing.default_language(settings, catalog, catalog.get(asset_id).id)
-    return editing.save(settings, catalog, asset_id, language, None, author, cues, summary=f"imported {source.name}")
+    language = editing.default_language(settings, catalog, asset.id)
+    return editing.save(settings, catalog, asset, language, None, author, cues, summary=f"imported {source.name}")
 
 
-def export_captions(settings: Settings, catalog: Catalog, asset_id: str, target: Path) -> int:
+def export_captions(settings: Settings, catalog: Catalog, asset: Asset, target: Path) -> int:
     """Write the asset's captions to `target` as WebVTT or SubRip, by its suffix; returns the cue count."""
     kind = target.suffix.lower().lstrip(".")
     if kind not in ("vtt", "srt"):
         raise UsageError(f"{target.name}: name the file .vtt (WebVTT) or .srt (SubRip)")
-    draft = editing.open_draft(settings, catalog, asset_id)
-    fsutil.write_text(target, editing.export_text(settings, catalog, asset_id, kind))
+    draft = editing.read_draft(settings, catalog, asset)
+    fsutil.write_text(target, editing.export_text(settings, catalog, asset, kind))
     return len(draft.revision.cues)
+
+
+def prepare_workspace(settings: Settings, catalog: Catalog) -> None:
+    """What `pipeline review` does before it serves: the explicit repair of every reviewable track, and the
+    editor's waveforms made where missing. The pages and the API only read."""
+    editing.repair_all(settings, catalog)
+    for asset in catalog.list_assets():
+        if asset.state in editing.REVIEWABLE:
+            waveform.prepare(settings, catalog, asset)

@@ -2,8 +2,12 @@
 
 Every save is a revision in the catalog (who, when, what changed), made only if the revision it was based on
 is still the latest; otherwise ConflictError, so two reviewers never overwrite each other's work (#5). The
-catalog's latest revision is the truth; the WebVTT file next to the renditions is written from it, and
-rewritten from it if a crash left the two apart.
+catalog's latest revision is the truth; the WebVTT file next to the renditions is written from it.
+
+Reading (`read_draft`) never writes. `repair` is the explicit step that brings the catalog and the file
+together again (captions made before revisions were kept become revision 1; a file a crash left behind its
+latest revision is rewritten); every save and approval runs it first, under the asset folder's lock, and
+`pipeline review` runs it for every reviewable asset when it starts.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.captions import guards, quality, vtt
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, now
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, UsageError
-from pipeline.models import Asset, CaptionTrack, Cue, Revision
+from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
 from pipeline.stages import caption, playlists
 
 MAX_CUES = 5000
@@ -63,19 +67,43 @@ def _write_file(settings: Settings, catalog: Catalog, track: CaptionTrack, cues:
     playlists.rebuild(folder, catalog, track.asset_id)
 
 
-def sync_latest(settings: Settings, catalog: Catalog, asset_id: str, language: str) -> tuple[CaptionTrack, Revision]:
-    """The track and its latest revision; records the file as revision 1 for captions made before revisions
-    existed, and rewrites the file if it is not the latest revision (a crash between the two writes)."""
-    track = catalog.caption_track(asset_id, language)
-    path = settings.output_dir / asset_id / track.path
+def _latest(settings: Settings, catalog: Catalog, asset_id: str, track: CaptionTrack) -> Revision:
+    """The track's latest revision, read only: for captions made before revisions were kept, the file as the
+    revision 1 that `repair` would record."""
+    if track.revision is None:
+        path = settings.output_dir / asset_id / track.path
+        cues = vtt.read_vtt(path) if path.is_file() else []
+        return Revision(asset_id, track.language, 1, caption.AUTOMATIC, track.generated_at or now(), "automatic draft",
+                        tuple(cues))
+    return catalog.revision(asset_id, track.language, track.revision)
+
+
+def repair(settings: Settings, catalog: Catalog, asset: Asset, language: str) -> tuple[CaptionTrack, Revision]:
+    """The explicit repair step (it writes; call it with the asset folder locked): records the file as revision
+    1 for captions made before revisions existed, and rewrites the file if it is not the latest revision (a
+    crash between the two writes). Returns the track and its latest revision."""
+    track = catalog.caption_track(asset.id, language)
+    path = settings.output_dir / asset.id / track.path
     if track.revision is None:
         cues = vtt.read_vtt(path) if path.is_file() else []
-        catalog.save_revision(asset_id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False)
-        track = catalog.caption_track(asset_id, language)
-    latest = catalog.revision(asset_id, language, track.revision or 1)
+        catalog.save_revision(asset.id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False)
+        track = catalog.caption_track(asset.id, language)
+    latest = catalog.revision(asset.id, language, track.revision or 1)
     if not path.is_file() or vtt.read_vtt(path) != list(latest.cues):
         _write_file(settings, catalog, track, list(latest.cues), f"revision {latest.number}, not yet reviewed")
     return track, latest
+
+
+REVIEWABLE = frozenset({AssetState.AWAITING_REVIEW, AssetState.APPROVED, AssetState.PUBLISHED})
+
+
+def repair_all(settings: Settings, catalog: Catalog) -> None:
+    """`repair` for every caption track of every asset past processing (`pipeline review` runs it on start)."""
+    for asset in catalog.list_assets():
+        if asset.state in REVIEWABLE:
+            with locked(settings.output_dir / asset.id):
+                for track in catalog.caption_tracks(asset.id):
+                    repair(settings, catalog, asset, track.language)
 
 
 def default_language(settings: Settings, catalog: Catalog, asset_id: str) -> str:
@@ -84,11 +112,25 @@ def default_language(settings: Settings, catalog: Catalog, asset_id: str) -> str
     return settings.captions.language if settings.captions.language in languages or not languages else languages[0]
 
 
-def open_draft(settings: Settings, catalog: Catalog, asset_id: str, language: str | None = None) -> Draft:
-    asset = catalog.get(asset_id)
+def history(settings: Settings, catalog: Catalog, asset: Asset, language: str) -> list[Revision]:
+    """Every revision of the track, newest first (read only; legacy captions show as their revision 1)."""
+    return catalog.revisions(asset.id, language) or [_latest(settings, catalog, asset.id,
+                                                              catalog.caption_track(asset.id, language))]
+
+
+def revision(settings: Settings, catalog: Catalog, asset: Asset, language: str, number: int) -> Revision:
+    """One revision of the track (read only)."""
+    track = catalog.caption_track(asset.id, language)
+    if track.revision is None and number == 1:
+        return _latest(settings, catalog, asset.id, track)
+    return catalog.revision(asset.id, language, number)
+
+
+def read_draft(settings: Settings, catalog: Catalog, asset: Asset, language: str | None = None) -> Draft:
+    """A caption track as the editor opens it. Reads only."""
     language = language or default_language(settings, catalog, asset.id)
-    with locked(settings.output_dir / asset.id):
-        track, latest = sync_latest(settings, catalog, asset.id, language)
+    track = catalog.caption_track(asset.id, language)
+    latest = _latest(settings, catalog, asset.id, track)
     words = guards.read_words(settings.output_dir / asset.id / caption.words_path(language))
     rules = rules_for(settings, asset)
     problems = quality.check(list(latest.cues), rules)
@@ -135,16 +177,15 @@ def describe_changes(old: list[Cue], new: list[Cue]) -> str:
     return "; ".join(parts) or "no change"
 
 
-def save(settings: Settings, catalog: Catalog, asset_id: str, language: str, base: int | None, author: str,
+def save(settings: Settings, catalog: Catalog, asset: Asset, language: str, base: int | None, author: str,
          cues: list[Cue], summary: str | None = None) -> Revision:
     """Store `cues` as a new revision based on revision `base` (None: whatever is latest, for the CLI)."""
     name = " ".join(author.split())
     if not name:
         raise UsageError("give your name before saving: every revision records who made it")
     cleaned = clean_cues(cues)
-    asset = catalog.get(asset_id)
     with locked(settings.output_dir / asset.id):
-        track, latest = sync_latest(settings, catalog, asset.id, language)
+        track, latest = repair(settings, catalog, asset, language)
         base = latest.number if base is None else base
         if base == latest.number and cleaned == list(latest.cues):
             return latest  # nothing changed: no empty revision
@@ -155,31 +196,35 @@ def save(settings: Settings, catalog: Catalog, asset_id: str, language: str, bas
     return made
 
 
-def restore(settings: Settings, catalog: Catalog, asset_id: str, language: str, number: int, base: int,
+def restore(settings: Settings, catalog: Catalog, asset: Asset, language: str, number: int, base: int,
             author: str) -> Revision:
-    old = catalog.revision(catalog.get(asset_id).id, language, number)
-    return save(settings, catalog, asset_id, language, base, author, list(old.cues),
+    old = revision(settings, catalog, asset, language, number)
+    return save(settings, catalog, asset, language, base, author, list(old.cues),
                 summary=f"restored revision {number}")
 
 
-def import_file(settings: Settings, catalog: Catalog, asset_id: str, name: str, data: bytes, author: str,
+def import_file(settings: Settings, catalog: Catalog, asset: Asset, name: str, data: bytes, author: str,
                 base: int | None = None, language: str | None = None) -> Revision:
     """Captions edited in another program (Subtitle Edit, Aegisub: .vtt or .srt) become a new revision."""
     try:
         cues = vtt.parse_captions_file(name, data)
     except CaptionError as exc:
         raise UsageError(str(exc)) from exc
-    asset = catalog.get(asset_id)
-    return save(settings, catalog, asset.id, language or default_language(settings, catalog, asset.id), base, author,
+    return save(settings, catalog, asset, language or default_language(settings, catalog, asset.id), base, author,
                 cues, summary=f"imported {Path(name).name}")
 
 
-def export_text(settings: Settings, catalog: Catalog, asset_id: str, kind: str, language: str | None = None) -> str:
-    """The latest revision as WebVTT (`kind` "vtt") or SubRip ("srt")."""
+def export_text(settings: Settings, catalog: Catalog, asset: Asset, kind: str, language: str | None = None) -> str:
+    """The latest revision as WebVTT (`kind` "vtt": the file, when it holds that revision) or SubRip ("srt")."""
     if kind not in ("vtt", "srt"):
         raise UsageError(f"{kind!r}: captions export as .vtt (WebVTT) or .srt (SubRip)")
-    draft = open_draft(settings, catalog, asset_id, language)
+    draft = read_draft(settings, catalog, asset, language)
     cues = list(draft.revision.cues)
     if kind == "srt":
         return vtt.format_srt(cues)
-    return (settings.output_dir / draft.asset.id / draft.track.path).read_text(encoding="utf-8")
+    path = settings.output_dir / asset.id / draft.track.path
+    if path.is_file() and vtt.read_vtt(path) == cues:
+        return path.read_text(encoding="utf-8")
+    track = draft.track
+    return vtt.format_vtt(cues, caption.provenance(track.engine, track.model, track.language,
+                                                   f"revision {draft.revision.number}, not yet reviewed"))

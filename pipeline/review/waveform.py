@@ -13,7 +13,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import NotFoundError
 from pipeline.media import ffmpeg
-from pipeline.models import RenditionKind
+from pipeline.models import Asset, RenditionKind
 
 PEAKS_PER_SECOND = 50  # 20 ms columns: a 10-minute video is 30,000 values
 SAMPLE_RATE = 8000
@@ -35,12 +35,15 @@ def peaks(pcm: bytes, sample_rate: int = SAMPLE_RATE, per_second: int = PEAKS_PE
             for i in range(0, len(samples), step)]
 
 
-def waveform(settings: Settings, catalog: Catalog, asset_id: str) -> Waveform:
-    asset = catalog.get(asset_id)
+def _cached(settings: Settings, asset: Asset) -> Waveform | None:
     cached = settings.output_dir / asset.id / NAME
-    if cached.is_file():
-        data = json.loads(cached.read_text(encoding="utf-8"))
-        return Waveform(data["peaks_per_second"], data["peaks"])
+    if not cached.is_file():
+        return None
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    return Waveform(data["peaks_per_second"], data["peaks"])
+
+
+def _measure(settings: Settings, catalog: Catalog, asset: Asset) -> Waveform:
     if not asset.has_audio:
         return Waveform(PEAKS_PER_SECOND, [])
     mp4s = sorted((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.MP4), key=lambda r: r.size_bytes)
@@ -48,6 +51,17 @@ def waveform(settings: Settings, catalog: Catalog, asset_id: str) -> Waveform:
         raise NotFoundError(f"asset {asset.id} has no renditions yet; run `pipeline run` first")
     pcm = ffmpeg.decode_audio(Path(settings.output_dir / asset.id / mp4s[0].path), sample_rate=SAMPLE_RATE,
                               timeout_s=settings.transcode.timeout_seconds)
-    made = Waveform(PEAKS_PER_SECOND, peaks(pcm))
-    fsutil.write_text(cached, json.dumps({"peaks_per_second": made.peaks_per_second, "peaks": made.peaks}))
-    return made
+    return Waveform(PEAKS_PER_SECOND, peaks(pcm))
+
+
+def waveform(settings: Settings, catalog: Catalog, asset: Asset) -> Waveform:
+    """The asset's waveform, read only: the one `prepare` kept, or measured now without keeping it."""
+    return _cached(settings, asset) or _measure(settings, catalog, asset)
+
+
+def prepare(settings: Settings, catalog: Catalog, asset: Asset) -> None:
+    """Measure and keep the waveform next to the renditions, once (`pipeline review` does it on start)."""
+    if _cached(settings, asset) is None and catalog.renditions(asset.id):
+        made = _measure(settings, catalog, asset)
+        fsutil.write_text(settings.output_dir / asset.id / NAME,
+                          json.dumps({"peaks_per_second": made.peaks_per_second, "peaks": made.peaks}))

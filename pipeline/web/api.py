@@ -1,6 +1,7 @@
 """The review app's JSON API: what the editor page calls, documented at /docs (OpenAPI at /openapi.json).
 
-Routes validate input and call the stages (editing, review, waveform), the same functions the CLI uses.
+Routes validate input, resolve the asset once, and call review/ (editing, decisions, waveform), the same
+functions the CLI uses. GET routes only read.
 Errors come back as {"detail": "..."} with the status the error class carries: 404 unknown, 409 someone
 saved first (with their revision), 422 refused input.
 """
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from pipeline.captions import guards, quality
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
-from pipeline.models import Cue, Revision
+from pipeline.models import Asset, Cue, Revision
 from pipeline.review import decisions as review
 from pipeline.review import editing, waveform
 
@@ -109,8 +110,8 @@ def _cues(body: list[CueBody]) -> list[Cue]:
 def router(settings: Settings, catalog: Catalog) -> APIRouter:
     api = APIRouter(prefix="/api")
 
-    def captions_out(asset_id: str, language: str) -> CaptionsOut:
-        draft = editing.open_draft(settings, catalog, asset_id, language)
+    def captions_out(asset: Asset, language: str) -> CaptionsOut:
+        draft = editing.read_draft(settings, catalog, catalog.get(asset.id), language)  # as saved just now
         track, cues = draft.track, draft.revision.cues
         return CaptionsOut(asset_id=draft.asset.id, language=language, revision=_revision(draft.revision),
                            cues=[CueOut(start_ms=c.start_ms, end_ms=c.end_ms, text=c.text) for c in cues],
@@ -128,61 +129,65 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
     # Before the plain {language} route, which would otherwise take "en.vtt" as a language.
     @api.get("/assets/{asset_id}/captions/{language}.{kind}", summary="Download as WebVTT (vtt) or SubRip (srt)")
     def export_captions(asset_id: str, language: str, kind: str) -> Response:
-        text = editing.export_text(settings, catalog, asset_id, kind, language)
         asset = catalog.get(asset_id)
+        text = editing.export_text(settings, catalog, asset, kind, language)
         media = "text/vtt" if kind == "vtt" else "application/x-subrip"
         return Response(text, media_type=f"{media}; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{asset.id}.{language}.{kind}"'})
 
     @api.get("/assets/{asset_id}/captions/{language}", summary="The latest revision of a caption track")
     def get_captions(asset_id: str, language: str) -> CaptionsOut:
-        return captions_out(asset_id, language)
+        return captions_out(catalog.get(asset_id), language)
 
     @api.put("/assets/{asset_id}/captions/{language}",
              summary="Save captions as a new revision; 409 if base_revision is no longer the latest")
     def save_captions(asset_id: str, language: str, body: SaveBody) -> CaptionsOut:
-        editing.save(settings, catalog, asset_id, language, body.base_revision, body.author, _cues(body.cues))
-        return captions_out(asset_id, language)
+        asset = catalog.get(asset_id)
+        editing.save(settings, catalog, asset, language, body.base_revision, body.author, _cues(body.cues))
+        return captions_out(asset, language)
 
     @api.get("/assets/{asset_id}/captions/{language}/words", summary="Whisper's words with timings and flags")
     def get_words(asset_id: str, language: str) -> list[dict[str, Any]]:
-        return guards.word_rows(editing.open_draft(settings, catalog, asset_id, language).words)
+        return guards.word_rows(editing.read_draft(settings, catalog, catalog.get(asset_id), language).words)
 
     @api.get("/assets/{asset_id}/captions/{language}/revisions", summary="Revision history, newest first")
     def list_revisions(asset_id: str, language: str) -> list[RevisionOut]:
-        return [_revision(r) for r in catalog.revisions(catalog.get(asset_id).id, language)]
+        return [_revision(r) for r in editing.history(settings, catalog, catalog.get(asset_id), language)]
 
     @api.get("/assets/{asset_id}/captions/{language}/revisions/{number}", summary="The cues of one revision")
     def get_revision(asset_id: str, language: str, number: int) -> list[CueOut]:
-        found = catalog.revision(catalog.get(asset_id).id, language, number)
+        found = editing.revision(settings, catalog, catalog.get(asset_id), language, number)
         return [CueOut(start_ms=c.start_ms, end_ms=c.end_ms, text=c.text) for c in found.cues]
 
     @api.post("/assets/{asset_id}/captions/{language}/revisions/{number}/restore",
               summary="Make an earlier revision the latest again (as a new revision)")
     def restore_revision(asset_id: str, language: str, number: int, body: RestoreBody) -> CaptionsOut:
-        editing.restore(settings, catalog, asset_id, language, number, body.base_revision, body.author)
-        return captions_out(asset_id, language)
+        asset = catalog.get(asset_id)
+        editing.restore(settings, catalog, asset, language, number, body.base_revision, body.author)
+        return captions_out(asset, language)
 
     @api.post("/assets/{asset_id}/captions/{language}/import",
               summary="A .vtt or .srt file edited elsewhere becomes a new revision")
     def import_captions(asset_id: str, language: str, body: ImportBody) -> CaptionsOut:
-        editing.import_file(settings, catalog, asset_id, body.name, body.content.encode(), body.author,
+        asset = catalog.get(asset_id)
+        editing.import_file(settings, catalog, asset, body.name, body.content.encode(), body.author,
                             body.base_revision, language)
-        return captions_out(asset_id, language)
+        return captions_out(asset, language)
 
     @api.post("/assets/{asset_id}/approve", summary="Approve the captions; 422 if quality errors are not overridden")
     def approve(asset_id: str, body: ApproveBody) -> dict[str, Any]:
-        asset = review.approve(settings, catalog, asset_id, body.reviewer, body.override_reason, body.revisions)
+        asset = review.approve(settings, catalog, catalog.get(asset_id), body.reviewer, body.override_reason,
+                               body.revisions)
         return {"id": asset.id, "state": asset.state.value}
 
     @api.post("/assets/{asset_id}/request-changes", summary="Send the captions back with a note")
     def request_changes(asset_id: str, body: ChangesBody) -> dict[str, Any]:
-        asset = review.request_changes(settings, catalog, asset_id, body.reviewer, body.note)
+        asset = review.request_changes(settings, catalog, catalog.get(asset_id), body.reviewer, body.note)
         return {"id": asset.id, "state": asset.state.value, "status": review.Status.CHANGES_REQUESTED.value}
 
     @api.get("/assets/{asset_id}/waveform", summary="Audio peak levels (0-100) for the editor's waveform")
     def get_waveform(asset_id: str) -> dict[str, Any]:
-        made = waveform.waveform(settings, catalog, asset_id)
+        made = waveform.waveform(settings, catalog, catalog.get(asset_id))
         return {"peaks_per_second": made.peaks_per_second, "peaks": made.peaks}
 
     return api

@@ -1,8 +1,10 @@
 """The review app: the queue, the caption editor, and the JSON API behind them (pipeline/web/api.py).
 
-Routes validate input and call the stages, nothing more. Pages are Jinja2 templates with autoescaping and
-the editor builds the page with textContent, so caption text is always shown as text. security.Guard checks
-the Host header, CSRF token, sign-in and sets the Content-Security-Policy on every response.
+Routes validate input, resolve the asset once and call review/, nothing more; pages and GET routes only read
+(`pipeline review` repairs tracks and makes waveforms before it serves). Pages are Jinja2 templates with
+autoescaping and the editor builds the page with textContent, so caption text is always shown as text.
+security.Guard checks the Host header, CSRF token, sign-in and sets the Content-Security-Policy on every
+response.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.executor import Executor
-from pipeline.models import RenditionKind
+from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
 from pipeline.web import api
@@ -46,8 +48,8 @@ def _editor_video(catalog: Catalog, asset_id: str) -> str | None:
     return f"/media/{asset_id}/{best.path}"
 
 
-def _editor_data(settings: Settings, catalog: Catalog, asset_id: str, language: str | None) -> dict[str, Any]:
-    draft = editing.open_draft(settings, catalog, asset_id, language)
+def _editor_data(settings: Settings, catalog: Catalog, asset: Asset, language: str | None) -> dict[str, Any]:
+    draft = editing.read_draft(settings, catalog, asset, language)
     rules, language = draft.rules, draft.track.language
     return {
         "asset": {"id": draft.asset.id, "source": draft.asset.source, "duration_ms": draft.asset.duration_ms,
@@ -94,7 +96,7 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
 
     @app.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
     def editor(request: Request, asset_id: str, language: str | None = None) -> HTMLResponse:
-        data = _editor_data(settings, catalog, asset_id, language)
+        data = _editor_data(settings, catalog, catalog.get(asset_id), language)
         return page(request, "editor.html", {"data": data, "asset": data["asset"]})
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
@@ -135,6 +137,7 @@ def serve(executor: Executor, host: str, port: int) -> None:
         fetched = executor.bring_back()
         print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
+    review.prepare_workspace(settings, catalog)  # the pages only read: repairs and waveforms happen here
     shown = f"[{host}]" if ":" in host else host
     print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
