@@ -176,6 +176,8 @@ def _cue_cost(chunk: list[Word], layout: Layout, next_word: Word | None) -> floa
     emptiness = 1.0 - _text_length([w.text for w in chunk]) / capacity
     brief = max(0, layout.min_cue_ms - duration) / layout.min_cue_ms  # will need holding or merging
     boundary = break_penalty(chunk[-1].text, next_word.text) if next_word else 0.0
+    if next_word is not None and next_word.starts_segment:  # Whisper heard a phrase end there
+        boundary = min(boundary, 0.2)
     return 1.0 + emptiness**2 + laid[1] * 0.5 + boundary + brief
 
 
