@@ -25,7 +25,7 @@ CLUSTER_PACKAGES := redis-server postgresql
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 OPENAI_STAMP := $(VENV)/.installed-openai
 
-.PHONY: install install-openai system-deps cluster-deps lock check-lock run test lint review sample clean
+.PHONY: install install-openai system-deps cluster-deps lock check-lock run test test-fast lint review sample clean
 
 install: system-deps $(STAMP)
 
@@ -91,6 +91,10 @@ run: install
 
 test: install-openai cluster-deps
 	$(BIN)/pytest
+
+# The tests that run no external program, model, browser or server (tests/conftest.py marks the rest): seconds.
+test-fast: install
+	$(BIN)/pytest -m pure
 
 lint: install
 	$(BIN)/ruff check pipeline tests benchmarks

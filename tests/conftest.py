@@ -163,3 +163,43 @@ def asset_awaiting_review(settings: config.Settings, catalog: Catalog, source: s
     catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, len(cues),
                                            "faster-whisper", "tiny.en", None, None))
     return catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+
+
+# -- markers: which real components a test runs, so that `pytest -m pure` (`make test-fast`) runs the rest in
+# seconds. A module's tests carry its marks; fixtures add theirs (a browser, the cluster, a PostgreSQL catalog).
+COMPONENTS = ("media", "whisper", "browser", "cluster", "storage")
+MODULE_MARKS: dict[str, tuple[str, ...]] = {
+    "test_captions": (), "test_guards": (), "test_lifecycle": (), "test_install": (), "test_config": (),
+    "test_quality": (), "test_web": (), "test_catalog": (), "test_segment_text": (), "test_segment_properties": (),
+    "test_personal_details": (), "test_editor_modules": ("browser",),
+    "test_media": ("media",), "test_renditions": ("media",), "test_storage": ("storage",),
+    "test_engine": ("media", "whisper"), "test_segment_engines": ("media", "whisper"),
+    "test_run": ("media", "whisper"), "test_readonly": ("media", "whisper"),
+    "test_robustness": ("media", "whisper", "storage"), "test_end_to_end": ("media", "whisper", "storage"),
+    "test_share": ("media", "whisper", "storage", "browser"), "test_editor": ("media", "whisper", "browser"),
+    "test_distributed": ("media", "whisper", "storage", "cluster"), "test_cluster_fixture": ("cluster", "storage"),
+}
+FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in COMPONENTS:
+        config.addinivalue_line("markers", f"{name}: runs a real {name} component (see tests/conftest.py)")
+    config.addinivalue_line("markers", "pure: runs no external program, model, browser or server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module not in MODULE_MARKS:
+            raise pytest.UsageError(f"tests/{module}.py: list its components in MODULE_MARKS (tests/conftest.py)")
+        marks = set(MODULE_MARKS[module])
+        marks |= {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in getattr(item, "fixturenames", ())}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgresql" in callspec.id:
+            marks.add("cluster")
+        marks |= {m.name for m in item.iter_markers() if m.name in COMPONENTS}
+        for mark in sorted(marks):
+            item.add_marker(mark)
+        if not marks:
+            item.add_marker("pure")

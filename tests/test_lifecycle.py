@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,20 @@ def test_the_deployment_mode_is_chosen_in_exactly_one_place() -> None:
                         and isinstance(node.value, ast.Attribute) and node.value.attr in ("cluster", "settings")
                         or isinstance(node, ast.Attribute) and node.attr == "distributed"]
     assert readers == [("executor.py", "choose")]
+
+
+def test_the_readme_layout_names_every_package_module_and_nothing_that_is_gone() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout"):]
+    layout = layout[:layout.index("```", layout.index("```") + 3)]
+    top = {p.name for p in PACKAGE.iterdir() if p.suffix == ".py" and p.name not in ("__init__.py", "__main__.py")}
+    packages = {p.name + "/" for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    missing = sorted(name for name in top | packages if name not in layout)
+    assert not missing, f"README Layout does not mention: {missing}"
+    for package in ("catalog", "stages", "review", "distribution", "cluster"):
+        for module in (PACKAGE / package).glob("*.py"):
+            if module.name != "__init__.py":
+                assert module.name in layout, f"README Layout does not mention {package}/{module.name}"
+    named = set(re.findall(r"(?<![\w/.-])([a-z_]+\.(?:py|js))\b", layout))
+    existing = {p.name for p in PACKAGE.rglob("*") if p.suffix in (".py", ".js")}
+    assert not named - existing, f"README Layout names files that do not exist: {sorted(named - existing)}"
