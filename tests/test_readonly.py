@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from pipeline.catalog import Catalog
 from pipeline.captions import vtt
+from pipeline.catalog import Catalog
 from pipeline.models import Cue, RenditionKind
 from pipeline.review import decisions, waveform
 from pipeline.web.app import create_app
