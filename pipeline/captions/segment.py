@@ -248,7 +248,7 @@ def _merge_before(chunks: list[list[Word]], stuck: int, layout: Layout,
                   span_limit: int) -> list[list[Word]] | None:
     """`chunks` with the cheapest mergeable pair among the cues crowding cue `stuck` merged, or None."""
     best: tuple[float, int] | None = None
-    for index in range(stuck - 1, -1, -1):
+    for index in range(stuck - 1, max(-1, stuck - 9), -1):  # a crowd longer than 8 cues drifts past 1.5 s anyway
         left, right = chunks[index], chunks[index + 1]
         if right[0].start_ms - left[-1].end_ms > layout.sync_ms + layout.min_cue_ms:
             break  # cues before a long silence do not crowd this one
