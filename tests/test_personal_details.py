@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline import config
 from pipeline.captions import guards
 from pipeline.captions.engines import FasterWhisper
@@ -68,6 +70,8 @@ def test_new_flags_round_trip_through_the_sidecar(tmp_path: Path) -> None:
     assert guards.read_words(tmp_path / "w.json") == flagged
 
 
+@pytest.mark.media
+@pytest.mark.whisper
 def test_the_bundled_model_on_speech_flags_a_name_a_school_a_street_and_an_email(tmp_path: Path) -> None:
     video = speech_video(tmp_path / "talk.mp4", "Our friend Jessica is at Riverside Primary School. She lives on "
                                                 "Elm Street. Send an email to jessica at example.com.")
