@@ -179,7 +179,7 @@ def main() -> None:
         print(f"{engine:<16}{name:<21}{f['cues']:>5}{f['within']:>10.0%}{f['lines']:>10.0%}{f['median']:>8.1f}"
               f"{f['p90']:>8.1f}{f['over15']:>8.0%}{f['over17']:>8.0%}{f['fidelity']:>10}{score:>10}")
     if rows and rows[0][2]["suber"] is None:
-        print("SubER: not installed (pip install subtitle-edit-rate)")
+        print("SubER: not installed (make install puts subtitle-edit-rate in .venv)")
     sys.stdout.flush()
 
 
