@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -10,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from pipeline import config
+from pipeline import config, runner
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
 from pipeline.distribution import burnin
+from pipeline.errors import DiskSpaceError, PipelineError
 from pipeline.media import ffmpeg, hls, ladder
-from pipeline.models import CaptionState, CaptionTrack, Cue
+from pipeline.models import AssetState, CaptionState, CaptionTrack, Cue
 from pipeline.stages import ingest, playlists, transcode
 from pipeline.stages.job import Job
 from tests.media import phone_video
@@ -206,3 +208,29 @@ def test_burned_in_captions_follow_the_approved_text(tmp_path: Path) -> None:
     first = out.stat().st_mtime_ns
     assert burnin.burn_in(job.settings, job.catalog, job.asset) is not None
     assert out.stat().st_mtime_ns == first  # unchanged captions: not made again
+
+
+def test_burn_in_runs_like_a_transcode_disk_checked_under_the_lease_with_progress(tmp_path: Path) -> None:
+    job = run_transcode(tmp_path, phone_video(tmp_path / "talk.mp4", "640x360", seconds=3), burn_in_captions=True)
+    vtt.write_vtt(job.out_dir / "captions.en.vtt", [Cue(0, 3000, "CAPTIONS ON THE PICTURE")])
+    job.catalog.put_caption_track(CaptionTrack(job.asset.id, "en", "captions.en.vtt", CaptionState.APPROVED, 1,
+                                               "faster-whisper", "tiny.en", "Ann", None))
+    target = job.out_dir / "video_360p_captions.mp4"
+    # Another live process holds the asset (this test's own pid is alive): burn-in waits its turn, makes nothing.
+    holder = f"{runner.lease_owner().rsplit(':', 1)[0]}:other"
+    assert job.catalog.claim(job.asset.id, holder, runner.lease_until(), frozenset(AssetState))
+    with pytest.raises(PipelineError, match=r"being worked on by process \d+ on .*publish it again"):
+        burnin.burn_in(job.settings, job.catalog, job.asset)
+    assert not target.exists()
+    job.catalog.release_lease(job.asset.id, holder)
+    # Not enough room for the copy and [limits] min_free_mb: refused before ffmpeg starts, naming the setting.
+    crowded = dataclasses.replace(job.settings, limits=dataclasses.replace(job.settings.limits,
+                                                                           min_free_mb=10**12))
+    with pytest.raises(DiskSpaceError, match=r"min_free_mb"):
+        burnin.burn_in(crowded, job.catalog, job.asset)
+    assert not target.exists()
+    seen: list[float] = []
+    assert burnin.burn_in(job.settings, job.catalog, job.asset, seen.append) is not None
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and len(seen) > 2
+    assert job.catalog.lease(job.asset.id) is None  # released
+    assert (job.catalog.get(job.asset.id).stage, job.catalog.get(job.asset.id).progress) == (None, None)
