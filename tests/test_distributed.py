@@ -210,15 +210,6 @@ def test_a_task_that_keeps_killing_its_worker_stops_after_max_attempts(cluster: 
     assert JobBook(catalog).get(asset.id, "transcode").state is JobState.DONE  # type: ignore[union-attr]
 
 
-def test_the_task_groups_are_the_stage_order() -> None:
-    from pipeline import runner
-    from pipeline.cluster.app import QUEUES
-    from pipeline.cluster.tasks import GROUPS
-
-    assert [name for _, names in GROUPS for name in names] == [stage.name for stage in runner.STAGES]
-    assert tuple(stage for stage, _ in GROUPS) == QUEUES
-
-
 def test_an_unreachable_queue_is_one_line_and_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
     coordinator = write_config(tmp_path / "config.toml", cluster, "coordinator")
     masters = tmp_path / "coordinator" / "masters"

@@ -219,3 +219,13 @@ def test_the_readme_layout_names_every_package_module_and_nothing_that_is_gone()
     named = set(re.findall(r"(?<![\w/.-])([a-z_]+\.(?:py|js))\b", layout))
     existing = {p.name for p in PACKAGE.rglob("*") if p.suffix in (".py", ".js")}
     assert not named - existing, f"README Layout names files that do not exist: {sorted(named - existing)}"
+
+
+def test_the_task_groups_are_the_stage_order() -> None:
+    from pipeline import runner
+    from pipeline.cluster.app import QUEUES
+    from pipeline.cluster.tasks import GROUPS
+
+    assert [name for _, names in GROUPS for name in names] == [stage.name for stage in runner.STAGES]
+    assert tuple(stage for stage, _ in GROUPS) == QUEUES
+    assert GROUPS == (("transcode", ("ingest", "transcode")), ("caption", ("caption",)))

@@ -57,6 +57,9 @@ def test_every_page_and_read_route_leaves_catalog_and_files_untouched(project: P
     captions = settings.output_dir / processed.id / "captions.en.vtt"
     vtt.write_vtt(captions, [Cue(0, 1500, "Not the latest revision.")])
     media = next(r.path for r in catalog.renditions(processed.id) if r.kind is RenditionKind.MP4)
+    kept = settings.output_dir / processed.id / waveform.NAME
+    assert kept.is_file()  # the transcode stage keeps it; an older run did not, so the GET must measure it
+    kept.unlink()
     app = create_app(settings, catalog)
     client = TestClient(app, base_url=BASE)
     before = _checksums(project)
@@ -79,10 +82,14 @@ def test_every_page_and_read_route_leaves_catalog_and_files_untouched(project: P
 
     assert _checksums(project) == before, "a GET wrote to the catalog or the output folder"
 
-    # The explicit step does write: this is what the assertion above would have caught.
-    decisions.prepare_workspace(settings, catalog)
+    # The explicit step does write: this is what the assertion above would have caught. An asset whose file
+    # cannot be read is named and left alone; the others are still prepared.
+    broken = asset_awaiting_review(settings, catalog, "broken.mp4", [Cue(0, 1500, "Fine until now.")])
+    (settings.output_dir / broken.id / "captions.en.vtt").write_text("this is not WebVTT\n")
+    problems = decisions.prepare_workspace(settings, catalog)
+    assert len(problems) == 1 and problems[0].startswith(f"broken.mp4 ({broken.id}): "), problems
     after = _checksums(project)
     assert after != before
     assert vtt.read_vtt(captions) == [Cue(c["start_ms"], c["end_ms"], c["text"]) for c in shown["cues"]]
     assert [r.number for r in catalog.revisions(legacy.id, "en")] == [1]
-    assert (settings.output_dir / processed.id / waveform.NAME).is_file()
+    assert kept.is_file()

@@ -2,7 +2,7 @@
 
     pipeline run (coordinator)  --  hashes each master, uploads it to the work bucket, records the asset
                                     and its first job in PostgreSQL, sends a task to Redis
-    pipeline worker --queues transcode   --  probe + transcode tasks (CPU or NVENC machines)
+    pipeline worker --queues transcode   --  ingest + transcode tasks (CPU or NVENC machines)
     pipeline worker --queues caption     --  caption tasks (GPU machines for Whisper)
 
 app.py builds the Celery app from [cluster]; tasks.py runs a task's stages in a workspace (workspace.py) that

@@ -14,11 +14,12 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
+from pipeline import stages
 from pipeline.config import Settings
 from pipeline.errors import ServiceError
 
 # A stage group's queue has its name: GPU machines take only "caption", CPU machines "transcode".
-QUEUES = ("transcode", "caption")
+QUEUES = tuple(queue for queue, _ in stages.groups())
 RESULT_EXPIRES_SECONDS = 7 * 86400
 
 

@@ -3,12 +3,13 @@ picture, for venues whose players cannot show captions. Publishing makes it, and
 captions change.
 
 It is an encode like the transcode stage's, so it runs like one: after a disk-space check, under the asset's
-lease (two publishes never encode one asset at once, and a run that dies leaves a lease that runs out), inside
-ffmpeg's memory and file-size limits, with progress for the terminal and for `pipeline status`.
+lease (two publishes never encode one asset at once, and a publish that dies leaves a lease that runs out or
+is taken over), inside ffmpeg's memory and file-size limits, with progress on the terminal.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pipeline.errors import DiskSpaceError, PipelineError
 from pipeline.media import encode, ffmpeg, ladder
 from pipeline.models import Asset, AssetState, CaptionState, Rendition, RenditionKind
 
+log = logging.getLogger(__name__)
 STAGE = "burn-in"
 MB = 1_000_000
 MIB = 2**20
@@ -61,16 +63,26 @@ def burn_in(settings: Settings, catalog: Catalog, asset: Asset,
         return None
     out_dir = settings.output_dir / asset.id
     vtt_path, mp4, target = out_dir / track.path, out_dir / top.path, out_dir / burned_name(top.path)
-    if not (target.is_file() and target.stat().st_mtime >= vtt_path.stat().st_mtime):
+
+    def current() -> bool:
+        return target.is_file() and target.stat().st_mtime >= vtt_path.stat().st_mtime
+
+    if not current():
         check_disk_space(settings, out_dir, top)
         owner = _claim(catalog, asset)
         try:
-            with runner.Heartbeat(catalog, asset.id, owner).running() as heartbeat:
-                _encode(settings, catalog, asset, top, vtt_path, mp4, target, on_progress)
-                heartbeat.check()
+            if not current():  # another publish may have made it while this one waited for the lease
+                with runner.Heartbeat(catalog, asset.id, owner).running() as heartbeat:
+                    _encode(settings, catalog, asset, top, vtt_path, mp4, target, on_progress)
+                    heartbeat.check()
         finally:
-            catalog.set_progress(asset.id, None, None)
-            catalog.release_lease(asset.id, owner)
+            try:
+                if catalog.renew_lease(asset.id, owner, runner.lease_until()):  # still ours: clear our progress
+                    catalog.set_progress(asset.id, None, None)
+            except Exception:  # advisory; the lease below is what matters
+                log.warning("asset %s: could not clear the burn-in progress", asset.id, exc_info=True)
+            finally:
+                catalog.release_lease(asset.id, owner)
     burned = Rendition(asset.id, f"{top.name}-captions", RenditionKind.BURNED, target.name, top.width, top.height,
                        target.stat().st_size)
     catalog.replace_renditions(asset.id, [r for r in renditions if r.kind is not RenditionKind.BURNED] + [burned])

@@ -4,6 +4,7 @@ The web editor and the CLI (`pipeline approve`) both call these functions, with 
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from pipeline.errors import ConflictError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
 from pipeline.review import editing, waveform
 from pipeline.stages import caption, playlists
+
+log = logging.getLogger(__name__)
 
 
 class Status(enum.StrEnum):
@@ -189,10 +192,21 @@ def export_captions(settings: Settings, catalog: Catalog, asset: Asset, target: 
     return len(draft.revision.cues)
 
 
-def prepare_workspace(settings: Settings, catalog: Catalog) -> None:
+def prepare_workspace(settings: Settings, catalog: Catalog) -> list[str]:
     """What `pipeline review` does before it serves: the explicit repair of every reviewable track, and the
-    editor's waveforms made where missing. The pages and the API only read."""
-    editing.repair_all(settings, catalog)
+    editor's waveform where an older run left none. The pages and the API only read. An asset that cannot be
+    prepared is left as it is (its editor shows what is wrong) and named in the returned lines; the others go on."""
+    problems = []
     for asset in catalog.list_assets():
-        if asset.state in editing.REVIEWABLE:
-            waveform.prepare(settings, catalog, asset)
+        if asset.state not in editing.REVIEWABLE:
+            continue
+        try:
+            with editing.locked(settings.output_dir / asset.id):
+                for track in catalog.caption_tracks(asset.id):
+                    editing.repair(settings, catalog, asset, track.language)
+            if asset.state is AssetState.AWAITING_REVIEW:
+                waveform.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
+        except (PipelineError, OSError) as exc:
+            log.warning("asset %s could not be prepared for review: %s", asset.id, exc, exc_info=True)
+            problems.append(f"{fsutil.display_name(Path(asset.source))} ({asset.id}): {exc}")
+    return problems

@@ -7,7 +7,7 @@ catalog's latest revision is the truth; the WebVTT file next to the renditions i
 Reading (`read_draft`) never writes. `repair` is the explicit step that brings the catalog and the file
 together again (captions made before revisions were kept become revision 1; a file a crash left behind its
 latest revision is rewritten); every save and approval runs it first, under the asset folder's lock, and
-`pipeline review` runs it for every reviewable asset when it starts.
+`pipeline review` runs it for every reviewable asset when it starts (decisions.prepare_workspace).
 """
 
 from __future__ import annotations
@@ -95,15 +95,6 @@ def repair(settings: Settings, catalog: Catalog, asset: Asset, language: str) ->
 
 
 REVIEWABLE = frozenset({AssetState.AWAITING_REVIEW, AssetState.APPROVED, AssetState.PUBLISHED})
-
-
-def repair_all(settings: Settings, catalog: Catalog) -> None:
-    """`repair` for every caption track of every asset past processing (`pipeline review` runs it on start)."""
-    for asset in catalog.list_assets():
-        if asset.state in REVIEWABLE:
-            with locked(settings.output_dir / asset.id):
-                for track in catalog.caption_tracks(asset.id):
-                    repair(settings, catalog, asset, track.language)
 
 
 def default_language(settings: Settings, catalog: Catalog, asset_id: str) -> str:

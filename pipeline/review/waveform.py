@@ -1,5 +1,6 @@
-"""The audio waveform the review editor draws under the video: peak levels computed once with ffmpeg and kept
-next to the renditions, so the browser never decodes the whole soundtrack."""
+"""The audio waveform the review editor draws under the video: peak levels measured with ffmpeg from the
+smallest MP4 and kept next to the renditions by the transcode stage (`keep`), so the browser never decodes the
+whole soundtrack. Reading it (`waveform`) never writes."""
 
 from __future__ import annotations
 
@@ -35,33 +36,34 @@ def peaks(pcm: bytes, sample_rate: int = SAMPLE_RATE, per_second: int = PEAKS_PE
             for i in range(0, len(samples), step)]
 
 
-def _cached(settings: Settings, asset: Asset) -> Waveform | None:
-    cached = settings.output_dir / asset.id / NAME
+def _cached(out_dir: Path) -> Waveform | None:
+    cached = out_dir / NAME
     if not cached.is_file():
         return None
     data = json.loads(cached.read_text(encoding="utf-8"))
     return Waveform(data["peaks_per_second"], data["peaks"])
 
 
-def _measure(settings: Settings, catalog: Catalog, asset: Asset) -> Waveform:
+def _measure(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> Waveform:
     if not asset.has_audio:
         return Waveform(PEAKS_PER_SECOND, [])
     mp4s = sorted((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.MP4), key=lambda r: r.size_bytes)
     if not mp4s:
         raise NotFoundError(f"asset {asset.id} has no renditions yet; run `pipeline run` first")
-    pcm = ffmpeg.decode_audio(Path(settings.output_dir / asset.id / mp4s[0].path), sample_rate=SAMPLE_RATE,
-                              timeout_s=settings.transcode.timeout_seconds)
+    pcm = ffmpeg.decode_audio(out_dir / mp4s[0].path, sample_rate=SAMPLE_RATE, timeout_s=timeout_s)
     return Waveform(PEAKS_PER_SECOND, peaks(pcm))
 
 
 def waveform(settings: Settings, catalog: Catalog, asset: Asset) -> Waveform:
-    """The asset's waveform, read only: the one `prepare` kept, or measured now without keeping it."""
-    return _cached(settings, asset) or _measure(settings, catalog, asset)
+    """The asset's waveform, read only: the one the transcode stage kept, or measured now without keeping it."""
+    out_dir = settings.output_dir / asset.id
+    return _cached(out_dir) or _measure(out_dir, catalog, asset, settings.transcode.timeout_seconds)
 
 
-def prepare(settings: Settings, catalog: Catalog, asset: Asset) -> None:
-    """Measure and keep the waveform next to the renditions, once (`pipeline review` does it on start)."""
-    if _cached(settings, asset) is None and catalog.renditions(asset.id):
-        made = _measure(settings, catalog, asset)
-        fsutil.write_text(settings.output_dir / asset.id / NAME,
-                          json.dumps({"peaks_per_second": made.peaks_per_second, "peaks": made.peaks}))
+def keep(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> None:
+    """Measure the waveform from the smallest MP4 and keep it next to the renditions, once: the transcode
+    stage's last step, and `pipeline review`'s repair for assets made before it was."""
+    if _cached(out_dir) is None and catalog.renditions(asset.id):
+        made = _measure(out_dir, catalog, asset, timeout_s)
+        fsutil.write_text(out_dir / NAME, json.dumps({"peaks_per_second": made.peaks_per_second,
+                                                      "peaks": made.peaks}))

@@ -1,5 +1,6 @@
 """Transcode: the rendition ladder (one progressive MP4 per rung, from one decode), HLS variants repackaged
-from those MP4s, a poster and a thumbnail. Loudness is measured first and normalised in the same encode."""
+from those MP4s, a poster and a thumbnail, and the waveform the review editor draws. Loudness is measured first
+and normalised in the same encode."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pipeline.config import TranscodeSettings
 from pipeline.errors import DiskSpaceError, MediaError
 from pipeline.media import encode, ffmpeg, hls, ladder
 from pipeline.models import Probe, Rendition, RenditionKind
+from pipeline.review import waveform
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -152,6 +154,7 @@ def transcode(job: Job) -> None:
     """The renditions. Each piece already finished by an interrupted run (an MP4, the HLS folder, the poster)
     is kept, so a run after a crash redoes only what was not complete (#7)."""
     if _done(job):
+        waveform.keep(job.out_dir, job.catalog, job.asset, job.settings.transcode.timeout_seconds)  # older runs
         return
     found = ffmpeg.probe(job.master, max_streams=job.settings.limits.max_streams)
     rungs = ladder.plan(found.width, found.height, job.settings.transcode.ladder,
@@ -168,4 +171,5 @@ def transcode(job: Job) -> None:
     images = _images(job, encoded[0][1], found.duration_ms, limits)
     job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
+    waveform.keep(job.out_dir, job.catalog, job.asset, job.settings.transcode.timeout_seconds)  # for the editor
     job.on_progress(1.0)

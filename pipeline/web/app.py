@@ -10,6 +10,7 @@ response.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,11 +134,12 @@ def serve(executor: Executor, host: str, port: int) -> None:
     import uvicorn
 
     settings, catalog = executor.settings, executor.catalog
-    if executor.jobs() is not None:  # reviewers edit files on this machine: bring what the workers made (#8)
-        fetched = executor.bring_back()
+    fetched = executor.bring_back()  # reviewers edit files on this machine: what workers made comes first (#8)
+    if fetched:
         print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
-    review.prepare_workspace(settings, catalog)  # the pages only read: repairs and waveforms happen here
+    for problem in review.prepare_workspace(settings, catalog):  # the pages only read: repairs happen here
+        print(f"pipeline: not prepared for review: {problem}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
     print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
