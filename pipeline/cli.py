@@ -1,4 +1,6 @@
-"""The `pipeline` command. The only place that talks to the user and turns errors into exit codes.
+"""The `pipeline` command. The only place that turns errors into messages and exit codes. It talks to the user
+itself, except for `pipeline run`'s report, which the chosen executor prints (executor.py and
+cluster/coordinator.py, through ui.py) because only it knows whether masters were processed or queued.
 
 Exit codes: 0 success; 1 an asset or a service failed; 2 a usage or configuration error.
 An error is one line on stderr; --debug adds the traceback.
