@@ -82,9 +82,11 @@ class CaptionSettings:
     max_chars_per_line: int = _setting(37, "longest caption line (BBC: 37)", low=16, high=60)
     max_lines: int = _setting(2, "lines per cue", low=1, high=3)
     max_cue_seconds: float = _setting(6.0, "longest cue duration", low=2.0, high=10.0)
-    min_cue_seconds: float = _setting(1.0, "shortest cue duration, extended into silence where possible",
+    min_cue_seconds: float = _setting(1.0, "shortest draft cue, held into silence where possible; never below "
+                                      "the preset's hard minimum",
                                       low=0.3, high=3.0)
-    pause_break_seconds: float = _setting(0.5, "a pause this long between words always starts a new cue",
+    pause_break_seconds: float = _setting(0.5, "a pause this long between words starts a new cue, except after a "
+                                          "title such as Mr. or Dr.",
                                           low=0.1, high=3.0)
 
 
