@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from pipeline.captions import guards, quality
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
-from pipeline.models import Asset, Cue, Revision
+from pipeline.models import Cue, Revision
 from pipeline.review import decisions as review
 from pipeline.review import editing, waveform
 
@@ -110,8 +110,8 @@ def _cues(body: list[CueBody]) -> list[Cue]:
 def router(settings: Settings, catalog: Catalog) -> APIRouter:
     api = APIRouter(prefix="/api")
 
-    def captions_out(asset: Asset, language: str) -> CaptionsOut:
-        draft = editing.read_draft(settings, catalog, catalog.get(asset.id), language)  # as saved just now
+    def captions_out(asset_id: str, language: str) -> CaptionsOut:
+        draft = editing.read_draft(settings, catalog, catalog.get(asset_id), language)  # as it is now
         track, cues = draft.track, draft.revision.cues
         return CaptionsOut(asset_id=draft.asset.id, language=language, revision=_revision(draft.revision),
                            cues=[CueOut(start_ms=c.start_ms, end_ms=c.end_ms, text=c.text) for c in cues],
@@ -137,14 +137,14 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
 
     @api.get("/assets/{asset_id}/captions/{language}", summary="The latest revision of a caption track")
     def get_captions(asset_id: str, language: str) -> CaptionsOut:
-        return captions_out(catalog.get(asset_id), language)
+        return captions_out(asset_id, language)
 
     @api.put("/assets/{asset_id}/captions/{language}",
              summary="Save captions as a new revision; 409 if base_revision is no longer the latest")
     def save_captions(asset_id: str, language: str, body: SaveBody) -> CaptionsOut:
         asset = catalog.get(asset_id)
         editing.save(settings, catalog, asset, language, body.base_revision, body.author, _cues(body.cues))
-        return captions_out(asset, language)
+        return captions_out(asset.id, language)
 
     @api.get("/assets/{asset_id}/captions/{language}/words", summary="Whisper's words with timings and flags")
     def get_words(asset_id: str, language: str) -> list[dict[str, Any]]:
@@ -164,7 +164,7 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
     def restore_revision(asset_id: str, language: str, number: int, body: RestoreBody) -> CaptionsOut:
         asset = catalog.get(asset_id)
         editing.restore(settings, catalog, asset, language, number, body.base_revision, body.author)
-        return captions_out(asset, language)
+        return captions_out(asset.id, language)
 
     @api.post("/assets/{asset_id}/captions/{language}/import",
               summary="A .vtt or .srt file edited elsewhere becomes a new revision")
@@ -172,7 +172,7 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
         asset = catalog.get(asset_id)
         editing.import_file(settings, catalog, asset, body.name, body.content.encode(), body.author,
                             body.base_revision, language)
-        return captions_out(asset, language)
+        return captions_out(asset.id, language)
 
     @api.post("/assets/{asset_id}/approve", summary="Approve the captions; 422 if quality errors are not overridden")
     def approve(asset_id: str, body: ApproveBody) -> dict[str, Any]:
