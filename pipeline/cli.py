@@ -32,6 +32,7 @@ from pipeline.errors import PipelineError, UsageError
 from pipeline.executor import Executor
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
 from pipeline.review import decisions as review
+from pipeline.review import editing, flags
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.ui import TerminalReporter, format_table
@@ -78,19 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to bring (default: every processed asset)")
     p = add("status", "list assets and their states")
     p.add_argument("--json", action="store_true", help="print a JSON array")
-    p = add("approve", "approve an asset's captions after checking them")
+    p = add("approve", "approve an asset's captions after checking them: refused, listing them, while flagged "
+                       "words are unchecked or caption errors remain, unless a reason is given")
     p.add_argument("id", metavar="ID")
     p.add_argument("--reviewer", required=True, metavar="NAME", help="who checked the captions")
-    p.add_argument("--override", metavar="REASON", help="approve despite error-level caption problems; the "
-                   "reason is recorded")
+    p.add_argument("--reason", "--override", dest="reason", metavar="WHY",
+                   help="approve with flagged words unchecked or caption errors left; the reason and the number "
+                        "of unchecked items are recorded and shown on the share page")
+    p.add_argument("--no-speech", action="store_true", help="for captions without a cue (no speech heard): "
+                   "decide \"no speech: nothing to caption\", so that the asset can be published")
     p = add("captions", "caption tools: check the captions of an asset or a WebVTT file; export them to, or "
-                        "import them from, a .vtt or .srt file edited in another program")
-    p.add_argument("action", choices=("check", "export", "import"))
+                        "import them from, a .vtt or .srt file edited in another program; list the flagged "
+                        "words and mark one checked")
+    p.add_argument("action", choices=("check", "export", "import", "flags", "check-flag"))
     p.add_argument("target", metavar="ID|FILE", help="an asset id (check: or a .vtt file)")
-    p.add_argument("file", metavar="FILE", nargs="?", help="export/import: the .vtt or .srt file")
+    p.add_argument("file", metavar="FILE|KEY", nargs="?", help="export/import: the .vtt or .srt file; "
+                   "check-flag: the flag's key, as `pipeline captions flags ID` lists it")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--reviewer", metavar="NAME", help="import: who edited the file, for the revision history "
-                   "(default: your login name)")
+                   "(default: your login name); check-flag: who listened and found the word right")
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
     p.add_argument("--allow-unreviewed", action="store_true",
@@ -194,13 +201,46 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_approve(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
-    asset = review.approve(settings, ctx.catalog, ctx.catalog.get(args.id), args.reviewer, args.override)
-    print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
+    try:
+        asset = review.approve(settings, ctx.catalog, ctx.catalog.get(args.id), args.reviewer, args.reason,
+                               no_speech=args.no_speech)
+    except review.GateError as exc:  # the open items first, then the one line that says what to do
+        print(format_table([(i.language, str(i.cue), i.kind, i.key or "", i.text) for i in exc.open_items],
+                           ("TRACK", "CUE", "KIND", "KEY", "OPEN ITEM")), file=sys.stderr)
+        raise
+    decided = f" ({review.NO_SPEECH})" if args.no_speech else ""
+    print(f"Approved captions of {asset.id} ({asset.source}){decided}. Publish with: pipeline publish {asset.id}")
+    return 0
+
+
+def _flags(ctx: Context, args: argparse.Namespace) -> int:
+    catalog = ctx.catalog
+    asset = catalog.get(args.target)
+    language = editing.default_language(ctx.settings, catalog, asset.id)
+    if args.action == "check-flag":
+        if not args.file or not args.reviewer:
+            raise UsageError("pipeline captions check-flag ID KEY --reviewer NAME: give the flag's key (`pipeline "
+                             "captions flags ID` lists them) and your name")
+        done = flags.check(ctx.settings, catalog, asset, language, args.file, args.reviewer)
+        print(f"Flag {done.key} in caption {done.cue}: {done.message}.")
+        return 0
+    found = flags.track_flags(ctx.settings, catalog, asset, language)
+    if args.json:
+        print(json.dumps([flags.row(f) for f in found], indent=2))
+        return 0
+    if found:
+        print(format_table([(f.key, str(f.cue), f.state.value, f.word.text.strip(), ", ".join(f.labels), f.by or "")
+                            for f in found], ("KEY", "CUE", "STATE", "WORD", "WHY FLAGGED", "BY")))
+    still = sum(1 for f in found if f.state is flags.State.OPEN)
+    print(f"{len(found)} flagged word(s), {still} open; mark one checked with "
+          f"`pipeline captions check-flag {asset.id} KEY --reviewer NAME`")
     return 0
 
 
 def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
+    if args.action in ("flags", "check-flag"):
+        return _flags(ctx, args)
     if args.action in ("export", "import"):
         if not args.file:
             raise UsageError(f"pipeline captions {args.action} ID FILE: give the .vtt or .srt file")
@@ -249,6 +289,10 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
         publishing.check_publishable(catalog, catalog.get(asset_id), args.allow_unreviewed)
     assets = [catalog.get(i) for i in ids]  # each resolved once, here
     ids = [a.id for a in assets]
+    for asset in catalog.list_assets() if not args.ids else []:  # nothing goes out silently undecided (#15)
+        if asset.state is AssetState.AWAITING_REVIEW and publishing.no_speech(catalog, asset):
+            print(f"{asset.id}: no speech, not published until a reviewer decides: `pipeline approve {asset.id} "
+                  "--reviewer NAME --no-speech`", file=sys.stderr)
     if not ids:
         print("Nothing to publish: approve captions first (`pipeline approve ID --reviewer NAME`).",
               file=sys.stderr)

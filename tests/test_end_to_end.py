@@ -49,6 +49,8 @@ def test_run_approve_publish_share(project: Project) -> None:
     assert [w["text"] for w in words][:4] == ["Welcome", "to", "our", "short"]
     assert "NOTE\nengine: faster-whisper\nmodel: tiny.en (bundled)\nlanguage: en\n" in vtt
     assert "status: automatic draft, not yet reviewed" in vtt
+    for flag in project.cli_json("captions", "flags", asset["id"]):  # the reviewer listens to each flagged word
+        project.cli("captions", "check-flag", asset["id"], flag["key"], "--reviewer", "Ann Example", check=True)
     project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
     vtt = (out / "captions.en.vtt").read_text()
     assert "status: revision 1, reviewed by Ann Example" in vtt
@@ -92,7 +94,7 @@ def test_publish_refuses_captions_changed_after_approval_and_missing_files(proje
     project.cli("run", check=True)
     [asset] = project.cli_json("status")
     out = project.root / "output" / asset["id"]
-    project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    project.cli("approve", asset["id"], "--reviewer", "Ann Example", "--reason", "checked by ear", check=True)
     captions = out / "captions.en.vtt"
     captions.write_text(captions.read_text().replace("online", "offline"))
     changed = project.cli("publish", asset["id"])

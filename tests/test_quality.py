@@ -65,7 +65,8 @@ def test_errors_block_approval_unless_overridden_with_a_reason(tmp_path: Path) -
     settings = config.parse({}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
     asset = asset_awaiting_review(settings, catalog, "talk.mp4", [Cue(0, 900, "Much too fast to read")])
-    with pytest.raises(UsageError, match=r"2 caption error\(s\), first at cue 1: too fast to read"):
+    with pytest.raises(UsageError, match=r"2 caption errors \(first, caption 1: reading speed 23.3 characters a "
+                                         r"second, over the limit of 17\)"):
         review.approve(settings, catalog, asset, "Ann")
     approved = review.approve(settings, catalog, asset, "Ann", override_reason="matches the on-screen text")
     assert approved.state is AssetState.APPROVED

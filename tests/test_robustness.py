@@ -22,6 +22,7 @@ from pipeline.catalog import Catalog, now
 from pipeline.errors import MediaError
 from pipeline.media import ffmpeg, sniff
 from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue
+from pipeline.review import decisions as review
 from pipeline.review import editing
 from tests.conftest import Project, free_storage_ports
 from tests.media import (
@@ -365,6 +366,8 @@ def _no_speech_asset(settings: config.Settings, catalog: Catalog) -> str:
     catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.NO_SPEECH, 0,
                                            "faster-whisper", "tiny.en", None, None))
     catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    # Published only once a reviewer decides it needs no captions (#15).
+    review.approve(settings, catalog, catalog.get(asset.id), "Ann", no_speech=True)
     return asset.id
 
 
@@ -392,7 +395,7 @@ def test_storage_down_or_refusing_is_one_clear_line_and_a_later_publish_works(pr
     refused = project.cli("publish", asset_id)
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert f"storage at {live} refused the credentials" in refused.stderr
-    assert project.cli_json("status")[0]["state"] == "awaiting_review"
+    assert project.cli_json("status")[0]["state"] == "approved"
 
     project.config_file.write_text(original)
     [published] = project.cli_json("publish", asset_id)

@@ -37,7 +37,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Projec
     sample_master(project.masters / "sample.mp4")
     project.cli("run", check=True)
     [asset] = project.cli_json("status")
-    project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+    project.cli("approve", asset["id"], "--reviewer", "Ann Example", "--reason", "checked by ear", check=True)
     project.cli_json("publish")
     yield project, asset["id"]
     EmbeddedStorage(project.settings()).stop()
@@ -104,7 +104,7 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
     edited = [Cue(c.start_ms, c.end_ms, c.text.replace("short film", "short video")) for c in cues]
     editing.save(settings, catalog, catalog.get(asset_id), "en", None, "Ann Example", edited)
     assert project.cli_json("status")[0]["state"] == "awaiting_review"
-    project.cli("approve", asset_id, "--reviewer", "Ann Example", check=True)
+    project.cli("approve", asset_id, "--reviewer", "Ann Example", "--reason", "checked by ear", check=True)
     [after_edit] = project.cli_json("publish")
     caption_dependent = {"captions.en.vtt", "hls/captions_en.vtt", "hls/captions_en.m3u8", "hls/master.m3u8",
                          "manifest.json"}

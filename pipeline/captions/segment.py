@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 
 from pipeline.models import Cue, Word
@@ -120,25 +121,53 @@ def _text_length(words: list[str]) -> int:
 
 
 def best_lines(words: list[str], layout: Layout) -> tuple[list[str], float] | None:
-    """The cheapest way to lay `words` out on at most max_lines lines, or None if they cannot fit."""
+    """The cheapest way to lay `words` out on at most max_lines lines, or None if they cannot fit. The best
+    layout of the words from a given one on, on a given number of lines, is worked out once (memo), so that
+    long text on many lines costs polynomial time."""
     tokens = [w.strip() for w in words]
-    if _text_length(tokens) <= layout.max_chars_per_line:
-        return [" ".join(tokens)], 0.0
-    if layout.max_lines < 2:
-        return None
-    best: tuple[list[str], float] | None = None
-    for cut in range(1, len(tokens)):
-        top, bottom = " ".join(tokens[:cut]), " ".join(tokens[cut:])
-        if len(top) > layout.max_chars_per_line:
-            break
-        rest = best_lines(tokens[cut:], Layout(layout.max_chars_per_line, layout.max_lines - 1))
-        if rest is None:
-            continue
-        imbalance = abs(len(top) - len(bottom)) / layout.max_chars_per_line
-        cost = break_penalty(tokens[cut - 1], tokens[cut]) + imbalance + rest[1]
-        if best is None or cost < best[1]:
-            best = ([top, *rest[0]], cost)
-    return best
+    chars = layout.max_chars_per_line
+    memo: dict[tuple[int, int], tuple[list[str], float] | None] = {}
+
+    def best(start: int, lines: int) -> tuple[list[str], float] | None:
+        if (start, lines) in memo:
+            return memo[start, lines]
+        found: tuple[list[str], float] | None = None
+        if _text_length(tokens[start:]) <= chars:
+            found = ([" ".join(tokens[start:])], 0.0)
+        elif lines >= 2:
+            for cut in range(start + 1, len(tokens)):
+                top, bottom = " ".join(tokens[start:cut]), " ".join(tokens[cut:])
+                if len(top) > chars:
+                    break
+                rest = best(cut, lines - 1)
+                if rest is None:
+                    continue
+                imbalance = abs(len(top) - len(bottom)) / chars
+                cost = break_penalty(tokens[cut - 1], tokens[cut]) + imbalance + rest[1]
+                if found is None or cost < found[1]:
+                    found = ([top, *rest[0]], cost)
+        memo[start, lines] = found
+        return found
+
+    return best(0, layout.max_lines)
+
+
+MAX_EXTRA_LINES = 3  # text too long for the rules' lines gets up to this many more before plain wrapping
+
+
+def layout(text: str, rules: Layout) -> str:
+    """`text` with its line breaks chosen as drafts choose them (best_lines, the same cost function), under
+    `rules`' line length and count: what the editor asks for after a split, a merge or typing (#15). Text too
+    long for the lines it may have gets more lines rather than overlong ones, for the quality check to report."""
+    words = text.split()
+    if not words:
+        return ""
+    for lines in range(rules.max_lines, min(rules.max_lines + MAX_EXTRA_LINES, len(words)) + 1):
+        laid = best_lines(words, Layout(rules.max_chars_per_line, lines))
+        if laid is not None:
+            return "\n".join(laid[0])
+    return "\n".join(textwrap.wrap(" ".join(words), rules.max_chars_per_line, break_long_words=False,
+                                   break_on_hyphens=False))
 
 
 def hard_break(last: Word, word: Word, layout: Layout) -> bool:

@@ -8,6 +8,7 @@ a connection or a row.
                renditions, leases
   captions.py  caption tracks, revisions, approval
   links.py     share links
+  flags.py     the review gate: flag states, how each track was approved (#15)
   jobs.py      the distributed mode's jobs (JobBook)
 """
 
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 from pipeline.catalog.assets import TRANSITIONS, transition
 from pipeline.catalog.captions import Captions
+from pipeline.catalog.flags import Gate
 from pipeline.catalog.links import Links
 from pipeline.catalog.store import now
 
 
-class Catalog(Captions, Links):
+class Catalog(Captions, Links, Gate):
     """All of the catalog's records, on one engine."""
 
 

@@ -90,22 +90,30 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def _no_speech(catalog: Catalog, asset: Asset) -> bool:
+def no_speech(catalog: Catalog, asset: Asset) -> bool:
+    """Whether the asset's captions hold no cue at all: no speech was heard."""
     tracks = catalog.caption_tracks(asset.id)
-    return bool(tracks) and all(t.state is CaptionState.NO_SPEECH for t in tracks)
+    return bool(tracks) and all(t.state is CaptionState.NO_SPEECH or not t.cue_count for t in tracks)
 
 
 def publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = False) -> bool:
-    """Approved captions, or a video with no speech (nothing to review), or an explicit emergency override."""
+    """Approved captions (for a video without speech: a reviewer's decision that it needs none, #15), or an
+    explicit emergency override."""
     if asset.state in (AssetState.APPROVED, AssetState.PUBLISHED):
         return True
-    return asset.state is AssetState.AWAITING_REVIEW and (allow_unreviewed or _no_speech(catalog, asset))
+    return asset.state is AssetState.AWAITING_REVIEW and allow_unreviewed
 
 
 def check_publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = False) -> None:
-    if not publishable(catalog, asset, allow_unreviewed):
-        raise UsageError(f"asset {asset.id} is {asset.state.value}; only assets with approved captions are "
-                         f"published (approve with `pipeline approve {asset.id} --reviewer NAME`)")
+    if publishable(catalog, asset, allow_unreviewed):
+        return
+    if asset.state is AssetState.AWAITING_REVIEW and no_speech(catalog, asset):
+        # Music and sounds may need captions even where nobody speaks: a person decides (#15).
+        raise UsageError(f"asset {asset.id} has no captions (no speech was heard) and nobody has decided that it "
+                         f"needs none; run `pipeline approve {asset.id} --reviewer NAME --no-speech`, or add sound "
+                         "captions in the editor and approve them")
+    raise UsageError(f"asset {asset.id} is {asset.state.value}; only assets with approved captions are "
+                     f"published (approve with `pipeline approve {asset.id} --reviewer NAME`)")
 
 
 def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset,
@@ -152,9 +160,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Ass
                 os.kill(os.getpid(), signal.SIGKILL)
         if on_progress:
             on_progress((index + 1) / (len(files) + 1))
-    unreviewed = ""
-    if asset.state is AssetState.AWAITING_REVIEW:
-        unreviewed = " (no speech)" if _no_speech(catalog, asset) else " WITHOUT CAPTION REVIEW (--allow-unreviewed)"
+    unreviewed = " WITHOUT CAPTION REVIEW (--allow-unreviewed)" if asset.state is AssetState.AWAITING_REVIEW else ""
     catalog.set_state(asset.id, AssetState.PUBLISHED,
                       detail=f"{uploaded} objects ({sent} bytes) uploaded to {store.where}, {skipped} unchanged"
                              f"{unreviewed}")

@@ -23,11 +23,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog, now
+from pipeline.catalog.flags import ApprovalRecord
 from pipeline.config import MAX_LINK_SECONDS, Settings
 from pipeline.distribution.keys import asset_prefix
 from pipeline.durations import format_duration
 from pipeline.errors import UsageError
-from pipeline.models import Asset, AssetState, CaptionState, RenditionKind, ShareLink
+from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, RenditionKind, ShareLink
 from pipeline.stages import playlists
 from pipeline.storage.objects import ObjectStore
 
@@ -145,10 +146,19 @@ def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset
         reviewed=bool(track and track.state is CaptionState.APPROVED), no_speech=bool(
             track and track.state is CaptionState.NO_SPEECH),
         reviewer=track.reviewer if track else None, player_url=address(_ensure_player_script(store)),
+        unchecked=_unchecked(catalog, track),
         expires_at=None if settings.publish.public_base_url else expires_at, timestamp=vtt.timestamp)
     page_key = f"{folder}/index.html"
     store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
     return _Written(address(page_key), address(f"{prefix}/{video.path}"), captions_url)
+
+
+def _unchecked(catalog: Catalog, track: CaptionTrack | None) -> ApprovalRecord | None:
+    """How the shown track was approved, when a reviewer approved it with items unchecked (#15)."""
+    record = catalog.approval_records(track.asset_id).get(track.language) if track else None
+    if track is None or record is None or record.sha256 != track.approved_sha256 or not record.unchecked:
+        return None
+    return record
 
 
 def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset, expires_s: int,

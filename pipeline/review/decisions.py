@@ -1,5 +1,10 @@
 """Review decisions: a person approves the captions, or asks for changes; and the queue they pick work from.
-The web editor and the CLI (`pipeline approve`) both call these functions, with the asset they resolved."""
+The web editor, the API and the CLI (`pipeline approve`) all call these functions, with the asset they resolved.
+
+Approval is a gate (#15): it lists the flagged words nobody has checked (review/flags.py) and the error-level
+caption problems, and refuses while any remain unless the reviewer gives a reason, which is recorded with the
+number of unchecked items and shown on the share page. Captions without a single cue (no speech was heard) are
+approved only by the explicit decision "no speech: nothing to caption" (or once sound captions are added)."""
 
 from __future__ import annotations
 
@@ -10,12 +15,13 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline import fsutil
-from pipeline.captions import guards, quality, vtt
-from pipeline.catalog import Catalog
+from pipeline.captions import quality, vtt
+from pipeline.catalog import Catalog, now
+from pipeline.catalog.flags import ApprovalRecord
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, PipelineError, UsageError
-from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
-from pipeline.review import editing, waveform
+from pipeline.models import Asset, AssetState, CaptionTrack, Revision
+from pipeline.review import editing, flags, waveform
 from pipeline.stages import caption, playlists
 
 log = logging.getLogger(__name__)
@@ -46,7 +52,7 @@ class QueueRow:
     cues: int
     errors: int  # quality problems that block approval
     warnings: int
-    flagged: int  # words the guards flagged for a person to check
+    flagged: int  # flagged words nobody has checked or corrected yet
     last_author: str | None
     last_at: datetime | None
     changes_note: str | None
@@ -64,7 +70,9 @@ def queue(settings: Settings, catalog: Catalog) -> list[QueueRow]:
             cues += len(draft.revision.cues)
             errors += len(quality.errors(draft.problems))
             warnings += len(draft.problems) - len(quality.errors(draft.problems))
-            flagged += sum(1 for w in draft.words if w.flags)
+            flagged += sum(1 for f in flags.evaluate(draft.words, list(draft.revision.cues),
+                                                     catalog.flag_records(asset.id, track.language))
+                           if f.state is flags.State.OPEN)
             if last is None or draft.revision.created_at > last.created_at:
                 last = draft.revision
         note = next((t.changes_note for t in tracks if t.changes_note), None)
@@ -90,17 +98,12 @@ def status(asset: Asset, tracks: list[CaptionTrack], last: Revision | None) -> S
     return Status.AWAITING_REVIEW
 
 
-def _flag_warnings(cues: list[Cue], flagged: list[guards.FlaggedWord]) -> list[quality.Violation]:
-    """Words the guards flagged, as warnings on the cue that shows them."""
-    found = []
-    for item in flagged:
-        index = next((i for i, c in enumerate(cues, start=1) if c.start_ms <= item.word.start_ms < c.end_ms + 500),
-                     None)
-        for flag in item.flags:
-            found.append(quality.Violation(index or 0, item.word.start_ms, f"word:{flag.value}",
-                                           quality.Level.WARNING, round(item.word.probability, 2), 0,
-                                           f"check \"{item.word.text}\" ({flag.value.replace('_', ' ')})"))
-    return found
+def _flag_warnings(found: list[flags.WordFlag]) -> list[quality.Violation]:
+    """The flagged words still open, as warnings on the cue that shows them."""
+    return [quality.Violation(f.cue, f.word.start_ms, f"word:{kind.value}", quality.Level.WARNING,
+                              round(f.word.probability, 2), 0,
+                              f"check \"{f.shown}\" ({flags.LABELS[kind]})")
+            for f in found if f.state is flags.State.OPEN for kind in f.kinds]
 
 
 def quality_report(settings: Settings, catalog: Catalog, asset: Asset) -> dict[str, list[quality.Violation]]:
@@ -110,7 +113,8 @@ def quality_report(settings: Settings, catalog: Catalog, asset: Asset) -> dict[s
     for track in catalog.caption_tracks(asset.id):
         draft = editing.read_draft(settings, catalog, asset, track.language)
         cues = list(draft.revision.cues)
-        found = quality.check(cues, draft.rules) + _flag_warnings(cues, draft.words)
+        states = flags.evaluate(draft.words, cues, catalog.flag_records(asset.id, track.language))
+        found = quality.check(cues, draft.rules) + _flag_warnings(states)
         if track.detected_language:
             found.append(quality.Violation(0, 0, "language", quality.Level.WARNING, 0, 0,
                                            f"the model heard {track.detected_language!r}, not the declared "
@@ -127,37 +131,153 @@ def _name(reviewer: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class OpenItem:
+    """Something approval would let through unchecked: a flagged word still open, or a caption error."""
+
+    kind: str  # "flag" or "error"
+    language: str
+    cue: int  # 1-based; 0 when no cue shows the flagged word
+    cue_id: str
+    text: str  # in plain words
+    key: str | None = None  # the flag's key (`pipeline captions check-flag ID KEY`)
+
+
+class GateError(UsageError):
+    """Approval refused: flagged words or caption errors nobody has checked, listed in `open_items`."""
+
+    def __init__(self, message: str, *, open_items: list[OpenItem]) -> None:
+        super().__init__(message)
+        self.open_items = open_items
+
+
+def problem_text(v: quality.Violation) -> str:
+    """A caption problem in plain words: what is over (or under) which limit."""
+    value, limit = round(v.value, 1), round(v.limit, 1)
+    if v.rule == "reading_speed":
+        return f"reading speed {value:g} characters a second, over the limit of {limit:g}"
+    if v.rule == "chars_per_line":
+        return f"a line of {value:g} characters, over the limit of {limit:g}"
+    if v.rule == "lines":
+        return f"{value:g} lines, over the limit of {limit:g}"
+    if v.rule == "duration":
+        under = v.value < v.limit
+        return (f"on screen {v.value / 1000:g} seconds, {'under the minimum' if under else 'over the limit'} of "
+                f"{v.limit / 1000:g}")
+    if v.rule == "overlap":
+        return f"overlaps the caption before it by {v.value / 1000:g} seconds"
+    if v.rule == "order":
+        return "starts before the caption before it"
+    return v.message
+
+
+def open_items(settings: Settings, catalog: Catalog, asset: Asset) -> list[OpenItem]:
+    """Every flagged word still open and every error-level caption problem, per track in cue order."""
+    items: list[OpenItem] = []
+    for track in catalog.caption_tracks(asset.id):
+        draft = editing.read_draft(settings, catalog, asset, track.language)
+        cues = list(draft.revision.cues)
+        found = [OpenItem("flag", track.language, f.cue, f.cue_id, f.message, f.key)
+                 for f in flags.evaluate(draft.words, cues, catalog.flag_records(asset.id, track.language))
+                 if f.state is flags.State.OPEN]
+        found += [OpenItem("error", track.language, v.cue, (cues[v.cue - 1].id or f"n{v.cue}") if v.cue else "",
+                           problem_text(v)) for v in quality.errors(draft.problems)]
+        items += sorted(found, key=lambda i: (i.cue, i.kind))
+    return items
+
+
+def _refusal(asset: Asset, items: list[OpenItem]) -> GateError:
+    words = sum(1 for i in items if i.kind == "flag")
+    errors = len(items) - words
+    parts = ([f"{words} flagged word{'s' if words != 1 else ''} not checked"] if words else []) + (
+        [f"{errors} caption error{'s' if errors != 1 else ''}"] if errors else [])
+    first = items[0]
+    return GateError(f"asset {asset.id} is not approved: {' and '.join(parts)} (first, caption {first.cue}: "
+                     f"{first.text}); check them in the editor (`pipeline captions flags {asset.id}` lists the "
+                     "flags), or give the reason to approve anyway (--reason \"why\")", open_items=items)
+
+
+def _no_speech_refusal(asset: Asset, no_speech: bool, cue_count: int) -> UsageError:
+    if no_speech:
+        return UsageError(f"asset {asset.id} has {cue_count} captions, so it is not a video without speech; approve "
+                          "its captions without --no-speech")
+    return UsageError(f"asset {asset.id} has no captions (no speech was heard): if it needs none, decide so with "
+                      f"`pipeline approve {asset.id} --reviewer NAME --no-speech`; if music or sounds matter, add "
+                      "sound captions in the editor and approve them")
+
+
 def approve(settings: Settings, catalog: Catalog, asset: Asset, reviewer: str, override_reason: str | None = None,
-            revisions: dict[str, int] | None = None) -> Asset:
-    """Approve the captions as they are now; publish checks that they have not changed since. Error-level
-    quality problems block approval unless the reviewer gives a reason, which is recorded. `revisions` (the
-    editor's) holds the revision the reviewer looked at per language: a newer one is a conflict."""
+            revisions: dict[str, int] | None = None, *, no_speech: bool = False) -> Asset:
+    """Approve the captions as they are now; publish checks that they have not changed since. Flagged words
+    nobody checked and error-level caption problems block approval unless the reviewer gives a reason
+    (`override_reason`), which is recorded with their number. `revisions` (the editor's) holds the revision the
+    reviewer looked at per language: a newer one is a conflict. `no_speech`: the reviewer's decision that
+    captions without a cue need none ("no speech: nothing to caption"); captions without a cue need it."""
     name = _name(reviewer)
     out_dir = settings.output_dir / asset.id
     reason = " ".join((override_reason or "").split()) or None
-    blocking = [v for found in quality_report(settings, catalog, asset).values() for v in quality.errors(found)]
-    if blocking and not reason:
-        first = blocking[0]
-        raise UsageError(f"asset {asset.id}: {len(blocking)} caption error(s), first at cue {first.cue}: "
-                         f"{first.message} ({first.rule} {first.value:g}, limit {first.limit:g}); fix them, or "
-                         "approve anyway with --override \"why\"; `pipeline captions check` lists them all")
-    digests = {}
+    digests, latest = {}, {}
     with editing.locked(out_dir):
         for track in catalog.caption_tracks(asset.id):
-            track, latest = editing.repair(settings, catalog, asset, track.language)
-            seen = (revisions or {}).get(track.language, latest.number)
-            if seen != latest.number:
-                raise ConflictError(f"{latest.author} saved revision {latest.number} after the revision {seen} you "
+            track, latest[track.language] = editing.repair(settings, catalog, asset, track.language)
+            seen = (revisions or {}).get(track.language, latest[track.language].number)
+            if seen != latest[track.language].number:
+                made = latest[track.language]
+                raise ConflictError(f"{made.author} saved revision {made.number} after the revision {seen} you "
                                     "reviewed; look at their changes before approving",
-                                    current_revision=latest.number, author=latest.author)
-            path = out_dir / track.path
+                                    current_revision=made.number, author=made.author)
+        cue_count = sum(len(r.cues) for r in latest.values())
+        if latest and no_speech != (cue_count == 0):
+            raise _no_speech_refusal(asset, no_speech, cue_count)
+        items = [] if no_speech else open_items(settings, catalog, asset)
+        if items and not reason:
+            raise _refusal(asset, items)
+        for track in catalog.caption_tracks(asset.id):
+            made, path = latest[track.language], out_dir / track.path
             if not path.is_file():
                 raise PipelineError(f"{path}: caption file missing; run `pipeline run` to make it again")
-            vtt.write_vtt(path, list(latest.cues), caption.provenance(
-                track.engine, track.model, track.language, f"revision {latest.number}, reviewed by {name}"))
+            vtt.write_vtt(path, list(made.cues), caption.provenance(
+                track.engine, track.model, track.language, f"revision {made.number}, reviewed by {name}"))
             digests[track.language] = fsutil.sha256_file(path)
         playlists.rebuild(out_dir, catalog, asset.id)
+        catalog.record_approvals(asset.id, [ApprovalRecord(
+            language, digest, name, now(), sum(1 for i in items if i.language == language),
+            reason if items or no_speech else None, no_speech) for language, digest in digests.items()],
+            _decision_detail(name, reason, len(items), no_speech))
+    blocking = any(i.kind == "error" for i in items)
     return catalog.approve_captions(asset.id, name, digests, reason if blocking else None)
+
+
+def _decision_detail(name: str, reason: str | None, unchecked: int, no_speech: bool) -> str | None:
+    """The line the asset's history gets for a decision beyond a plain approval."""
+    if no_speech:
+        return f"{NO_SPEECH}, decided by {name}{f' ({reason})' if reason else ''}"
+    if unchecked:
+        return f"approved by {name} with {unchecked} unchecked item{'s' if unchecked != 1 else ''}: {reason}"
+    return None
+
+
+NO_SPEECH = "no speech: nothing to caption"
+
+
+@dataclass(frozen=True)
+class NoSpeechDecision:
+    """For captions without a cue: whether a reviewer decided they need none, who, and why."""
+
+    decided_by: str | None
+    reason: str | None
+    at: datetime | None
+
+
+def no_speech_decision(catalog: Catalog, asset: Asset, language: str, cue_count: int) -> NoSpeechDecision | None:
+    """None for captions with cues; else the decision in force (its fields None while nobody has decided)."""
+    if cue_count:
+        return None
+    track = catalog.caption_track(asset.id, language)
+    record = catalog.approval_records(asset.id).get(language)
+    if record is None or not record.no_speech or track.approved_sha256 != record.sha256:
+        return NoSpeechDecision(None, None, None)
+    return NoSpeechDecision(record.reviewer, record.reason or NO_SPEECH, record.at)
 
 
 def request_changes(settings: Settings, catalog: Catalog, asset: Asset, reviewer: str, note: str) -> Asset:
