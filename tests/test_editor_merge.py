@@ -40,9 +40,8 @@ def test_two_reviewers_edits_to_different_captions_merge_and_undo_keeps_the_othe
     original = workspace.original
     bob = _open(browser, workspace, BOB)  # Bob opens the editor first: his copy is the older revision
     ann = _open(browser, workspace, ANN)
-    # Ann adds a full stop to caption 1 and it saves.
-    ann_fix = original[0].text.rstrip(".") + "."
-    ann_fix = ann_fix if ann_fix != original[0].text else original[0].text + " Hello."
+    # Ann fixes caption 1 and it saves.
+    ann_fix = original[0].text.rstrip(".") + ", always."
     ann.locator("#cue-list .text").first.fill(ann_fix)
     ann.keyboard.press("Control+s")
     _saved(ann)
@@ -249,5 +248,33 @@ def test_import_shows_each_caption_first_and_takes_only_the_ticked_ones(workspac
     latest = workspace.latest()
     assert (latest[0].text, latest[1].text) == ("Edited in Aegisub.", "Ann changed this.")  # Ann's change stays
     assert (_text(bob, 1), _text(bob, 2)) == ("Edited in Aegisub.", "Ann changed this.")
+    ann.close()
+    bob.close()
+
+
+def test_an_undo_step_on_a_caption_someone_else_changed_since_is_left_and_said(workspace: Workspace,
+                                                                                browser: Browser) -> None:
+    workspace.reset()
+    original = workspace.original
+    bob = _open(browser, workspace, BOB)
+    bob.locator("#cue-list .text").first.fill("Bob's first go.")
+    bob.keyboard.press("Control+s")
+    _saved(bob)
+    ann = _open(browser, workspace, ANN)  # Ann sees Bob's revision and changes the same caption after him
+    ann.locator("#cue-list .text").first.fill("Ann's better go.")
+    ann.keyboard.press("Control+s")
+    _saved(ann)
+    ann_revision = _latest_number(workspace)
+    bob.locator("#cue-list .text").nth(2).fill("Bob's third.")
+    bob.keyboard.press("Control+s")
+    _status(bob, f"Merged with {ANN}'s revision {ann_revision} (caption 1)")
+    bob.keyboard.press("Control+z")  # his caption 3
+    assert _text(bob, 3) == original[2].text
+    bob.keyboard.press("Control+z")  # his older step on caption 1, which Ann changed since: left alone, and said
+    assert bob.inner_text("#save-status") == (
+        f"Not undone: caption 1 ({ANN} changed it in revision {ann_revision}): their change stays")
+    assert _text(bob, 1) == "Ann's better go."
+    _status(bob, "Saved revision")
+    assert [c.text for c in workspace.latest()] == ["Ann's better go.", *[c.text for c in original[1:]]]
     ann.close()
     bob.close()

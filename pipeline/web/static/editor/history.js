@@ -89,3 +89,16 @@ export function supersede(history, ids, by) {
     : entry)));
   return Object.freeze({done: mark(history.done), undone: mark(history.undone), typing: null});
 }
+
+// What an undo or redo (`direction`) that left captions alone says: "Not undone: caption 9 (Ann changed it in
+// revision 4): their change stays", or "Undone, except ..." when it did the rest. `cues`: the list now.
+export function skippedText(direction, result, cues) {
+  const kept = result.skipped.map((item) => {
+    const n = cues.findIndex((c) => c.id === item.id) + 1;
+    const where = n ? `caption ${n}` : "a deleted caption";
+    return item.by ? `${where} (${item.by.author} changed it in revision ${item.by.revision})`
+      : `${where} (changed since by someone else)`;
+  });
+  const what = result.applied.length ? `${direction === "undo" ? "Undone" : "Redone"}, except ` : `Not ${direction}ne: `;
+  return `${what}${kept.join(", ")}: their change stays`;
+}
