@@ -6,7 +6,8 @@ export const SHORTCUTS = Object.freeze({
   "Alt+p": "play", "Alt+[": "start-now", "Alt+]": "end-now", "Alt+ArrowLeft": "start-earlier",
   "Alt+ArrowRight": "start-later", "Alt+Shift+ArrowLeft": "end-earlier", "Alt+Shift+ArrowRight": "end-later",
   "Alt+s": "split", "Alt+m": "merge", "Alt+i": "insert", "Alt+d": "delete", "Ctrl+z": "undo",
-  "Ctrl+Shift+z": "redo", "Ctrl+y": "redo", "Alt+n": "next-flag", "Alt+f": "find", "Ctrl+s": "save",
+  "Ctrl+Shift+z": "redo", "Ctrl+y": "redo", "Alt+n": "next-flag", "Alt+Shift+n": "previous-flag",
+  "Alt+k": "check-flag", "Alt+a": "decide", "Alt+w": "waveform", "Alt+f": "find", "Ctrl+s": "save",
   "Alt+h": "help", "F1": "help",
 });
 
@@ -18,11 +19,13 @@ function keyOf(event) {
   return physical || (event.key.length === 1 ? event.key.toLowerCase() : event.key);
 }
 
-// A key event as "Ctrl+Alt+Shift+key" (Cmd counts as Ctrl). Shift is named only with Ctrl or a named key: with a
-// character it is already in the character.
+// A key event as "Ctrl+Alt+Shift+key" (Cmd counts as Ctrl). Shift is named only with Ctrl, with Alt and a letter
+// (taken from the physical key, so Shift is not in it) or with a named key: with a character it is already in
+// the character.
 export function comboOf(event) {
   const key = keyOf(event);
-  const shift = event.shiftKey && (key.length > 1 || event.ctrlKey || event.metaKey);
+  const letter = event.altKey && event.code.startsWith("Key");
+  const shift = event.shiftKey && (key.length > 1 || event.ctrlKey || event.metaKey || letter);
   return [event.ctrlKey || event.metaKey ? "Ctrl" : "", event.altKey ? "Alt" : "", shift ? "Shift" : "", key]
     .filter(Boolean).join("+");
 }

@@ -93,17 +93,37 @@ const worst = (found) => (found.some((v) => v.level === "error") ? "error" : fou
 
 // The figures shown on each caption: reading speed, line length, duration, each with the level of its rules'
 // violations ("ok", "warning" or "error") and the limit it is held to.
+// `spoken` is the figure as a sentence for a screen reader, saying which limit it is over (issue #15).
 export function figures(cue, rules, found = cueViolations(1, cue, rules)) {
   const of = (...names) => worst(found.filter((v) => names.includes(v.rule)));
   const duration = cue.end_ms - cue.start_ms;
+  const cps = readingSpeed(cue).toFixed(1);
+  const longest = Math.max(0, ...lines(cue).map(length));
   return [
-    {name: "cps", label: `${readingSpeed(cue).toFixed(1)} characters/s`, level: of("reading_speed"),
-     limit: `target at most ${rules.warn_cps}`},
-    {name: "cpl", label: `${Math.max(0, ...lines(cue).map(length))} characters/line`,
-     level: of("chars_per_line", "lines"), limit: `at most ${rules.chars_per_line}`},
+    {name: "cps", label: `${cps} characters/s`, level: of("reading_speed"), limit: `target at most ${rules.warn_cps}`,
+     spoken: spokenFigure(`reading speed ${cps} characters a second`, found, ["reading_speed"], rules.warn_cps)},
+    {name: "cpl", label: `${longest} characters/line`, level: of("chars_per_line", "lines"),
+     limit: `at most ${rules.chars_per_line}`,
+     spoken: spokenFigure(`longest line ${longest} characters`, found, ["chars_per_line", "lines"],
+                          rules.chars_per_line)},
     {name: "duration", label: `${(duration / 1000).toFixed(1)} s`, level: of("duration"),
-     limit: `${rules.warn_min_ms / 1000}–${rules.warn_max_ms / 1000} s`},
+     limit: `${rules.warn_min_ms / 1000}–${rules.warn_max_ms / 1000} s`,
+     spoken: spokenFigure(`on screen ${(duration / 1000).toFixed(1)} seconds`, found, ["duration"],
+                          `${rules.warn_min_ms / 1000} to ${rules.warn_max_ms / 1000} seconds`)},
   ];
+}
+
+// "reading speed 18.3 characters a second, over the limit of 17": the worst violation of `names` in words, with
+// the limit it broke (an error's hard limit, a warning's target); within it, the target.
+function spokenFigure(what, found, names, target) {
+  const mine = found.filter((v) => names.includes(v.rule));
+  const v = mine.find((x) => x.level === "error") || mine[0];
+  if (!v) return `${what}, within the target of ${target}`;
+  const kind = v.level === "error" ? "limit" : "target";
+  const limit = v.limit / (v.rule === "duration" ? 1000 : 1);
+  if (v.rule === "lines") return `${what}, ${v.value} lines, over the limit of ${v.limit} lines`;
+  if (v.rule === "duration" && v.value < v.limit) return `${what}, under the ${kind} of ${limit} seconds`;
+  return `${what}, over the ${kind} of ${limit}${v.rule === "duration" ? " seconds" : ""}`;
 }
 
 // -- flagged words ---------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-// The editor's DOM: the caption list, the summary and conflict panel, the live caption on the video, the waveform, messages.
+// The editor's DOM: the caption list, the summary, the live caption on the video, the waveform, messages.
 // Caption text only ever reaches the page through textContent and input values, never as HTML. The list is
 // updated, not rebuilt: a caption's row is redrawn only when its cue, the cue before it (overlap) or its
 // position changed, so typing in one caption leaves the others, and the text cursor, alone.
 
 import {cueAt} from "./cues.js";
-import {figures, flaggedWords, violationsAt} from "./quality.js";
+import * as Flags from "./flags.js";
+import {figures, violationsAt} from "./quality.js";
 import {formatTime} from "./times.js";
+import {waveWindow} from "./waveform-keys.js";
 
 const TITLES = {ok: "Within", warning: "Over the target:", error: "Error:"};
 
@@ -33,8 +35,31 @@ function problemsText(found, shown) {
   return problems.concat(check.length ? [`Check: ${check.join(", ")}`] : []).join(" ");
 }
 
+// The asset's state in words, for the header: "awaiting_review" -> "awaiting review".
+export const stateWords = (state) => (state || "").replaceAll("_", " ");
+
+// One flag of a caption: the word, its reasons and its state in words, and a button that marks it checked (or
+// reopens it). A corrected word has nothing left to check.
+function flagItem(p) {
+  const word = Flags.bareWord(p.flag.word) || p.flag.word.trim();
+  const by = p.flag.by ? ` by ${p.flag.by}` : "";
+  const state = {open: "", checked: ` checked${by}`, corrected: " corrected"}[p.state] ?? ` ${p.state}`;
+  const item = el("div", {className: `flag ${p.state}`, role: "listitem"}, [p.state === "open" ? "Check " : "",
+    el("mark", {textContent: word}), ` (${(p.flag.labels || []).join(", ")})${state}`]);
+  if (p.state === "corrected") return item;
+  const open = p.state === "open";
+  const button = el("button", {type: "button", className: "flag-state", textContent: open ? "Mark checked" : "Reopen"});
+  button.dataset.flag = p.flag.key;
+  button.dataset.act = open ? "check" : "reopen";
+  button.setAttribute("aria-label", open ? `Mark “${word}” checked` : `Reopen “${word}”`);
+  if (open) button.setAttribute("aria-keyshortcuts", "Alt+K");
+  item.append(" ", button);
+  return item;
+}
+
 function emptyRow() {
-  const seek = el("button", {type: "button", className: "seek"});
+  // Not in the Tab order: Tab goes start, end, text in each caption; Alt+P plays from the caption's text.
+  const seek = el("button", {type: "button", className: "seek", tabIndex: -1});
   const start = el("input", {className: "start", inputMode: "decimal"});
   const end = el("input", {className: "end", inputMode: "decimal"});
   const text = el("textarea", {className: "text", rows: 2, spellcheck: true});
@@ -43,23 +68,27 @@ function emptyRow() {
       el("span", {className: "badges"})]),
     text,
     el("p", {className: "problems"}),
-    el("p", {className: "flags"}),
+    el("div", {className: "flags", role: "list"}), // not a <ul>: "#cue-list li" stays one per caption
+    el("p", {className: "cue-note", ariaHidden: "true"}), // the last message, where the reviewer is working
   ]);
 }
 
-export function createView(page, {rules, words, durationMs}) {
+export function createView(page, {rules, durationMs}) {
   const $ = (id) => page.getElementById(id);
   const list = $("cue-list");
   const video = $("video");
-  const drawn = new WeakMap(); // row -> {cue, previous, index} it shows
+  const drawn = new WeakMap(); // row -> {cue, previous, index, flags} it shows
   let current = -1; // the row marked as under the playhead
+  let selectedRow = 0; // the row the last message is copied into
+  let live = ""; // the text of the live caption
 
-  function fillRow(item, cues, index) {
+  function fillRow(item, cues, index, rowFlags) {
     const cue = cues[index];
     const n = index + 1;
     const [seek, start, end] = item.querySelectorAll(".seek, .start, .end");
     const text = item.querySelector(".text");
     item.dataset.index = String(index);
+    item.id = `cue-${n}`;
     seek.textContent = String(n);
     seek.setAttribute("aria-label", `Play caption ${n} from ${formatTime(cue.start_ms)}`);
     setValue(start, formatTime(cue.start_ms));
@@ -73,60 +102,56 @@ export function createView(page, {rules, words, durationMs}) {
     const shown = figures(cue, rules, found);
     const badges = item.querySelector(".badges");
     badges.id = `cue-figures-${n}`;
+    // The short figure for the eye, the sentence saying which limit it is over for a screen reader.
     badges.replaceChildren(...shown.map((f) => {
-      const badge = el("span", {className: `badge ${f.level}`, textContent: f.label,
-                                title: `${TITLES[f.level]} ${f.limit}`});
+      const badge = el("span", {className: `badge ${f.level}`, title: `${TITLES[f.level]} ${f.limit}`}, [
+        el("span", {textContent: f.label, ariaHidden: "true"}),
+        el("span", {className: "visually-hidden", textContent: `${f.spoken}.`})]);
       badge.dataset.level = f.level;
+      badge.dataset.figure = f.name;
       return badge;
     }));
     item.querySelector(".problems").textContent = problemsText(found, shown);
     const flags = item.querySelector(".flags");
-    const flagged = flaggedWords(cue, words);
-    flags.replaceChildren();
-    if (flagged.length) {
-      flags.append("Check: ");
-      flagged.forEach((w, i) => {
-        flags.append(el("mark", {textContent: w.text.trim()}), ` (${w.flags.join(", ").replaceAll("_", " ")})`);
-        if (i < flagged.length - 1) flags.append(", ");
-      });
-    }
-    item.classList.toggle("flagged", flagged.length > 0);
+    flags.replaceChildren(...rowFlags.map(flagItem));
+    flags.setAttribute("aria-label", `Flagged words of caption ${n}`);
+    item.classList.toggle("flagged", rowFlags.some((p) => p.state === "open"));
   }
 
-  function renderCues(cues) {
+  // `flags`: the server's flags (flags.js); a row is redrawn when its cue, the one before, its place or the
+  // states of its flags changed.
+  function renderCues(cues, flags = []) {
     while (list.children.length > cues.length) list.lastElementChild.remove();
     while (list.children.length < cues.length) list.append(emptyRow());
+    const rows = Flags.byCue(cues, flags);
     cues.forEach((cue, index) => {
       const item = list.children[index];
       const was = drawn.get(item);
       const previous = cues[index - 1];
-      if (was && was.cue === cue && was.previous === previous && was.index === index) return;
-      fillRow(item, cues, index);
-      drawn.set(item, {cue, previous, index});
+      const mine = rows[index].map((p) => `${p.flag.key}:${p.state}:${p.flag.by}`).join(" ");
+      if (was && was.cue === cue && was.previous === previous && was.index === index && was.flags === mine) return;
+      fillRow(item, cues, index, rows[index]);
+      drawn.set(item, {cue, previous, index, flags: mine});
     });
   }
 
   function renderStatus(state) {
-    const flagged = state.cues.reduce((sum, cue) => sum + flaggedWords(cue, words).length, 0);
+    const flagged = Flags.openCount(state.cues, state.flags || []);
     const errors = state.problems.filter((p) => p.level === "error").length;
     const warnings = state.problems.length - errors;
     $("summary").textContent = `${state.cues.length} captions · saved revision: ${errors} errors, ${warnings} `
       + `warnings · ${flagged} flagged words to check`;
     $("revision-label").textContent = `revision ${state.base}`;
-    const blocked = errors > 0 && !state.dirty;
-    $("override").hidden = !blocked;
-    $("approve-blocked").hidden = !blocked;
-    $("approve-blocked").textContent = blocked ? `${errors} quality errors block approval: fix them, or give a `
-      + "reason to approve anyway." : "";
-    $("conflict").hidden = !state.conflict;
-    $("conflict-text").textContent = state.conflict
-      ? `Not saved: ${state.conflict.detail}. Your changes are still here.` : "";
+    if (state.assetState) $("review-status").textContent = stateWords(state.assetState);
   }
 
-  function highlight(cues, nowMs) {
+  // The caption under the playhead: marked in the list and drawn as the live caption; while paused, the caption
+  // being edited (`editing`, a list position) is drawn, so the preview follows the typing.
+  function highlight(cues, nowMs, editing = -1) {
     const index = cueAt(cues, nowMs);
-    $("live-caption").textContent = index === -1 ? "" : cues[index].text;
-    $("live-caption").hidden = index === -1;
+    const shown = video && video.paused && cues[editing] ? editing : index;
+    const text = shown === -1 ? "" : cues[shown].text;
+    if (text !== live) { live = text; $("live-caption").textContent = text; }
     if (index === current) return;
     list.children[current]?.classList.remove("current");
     list.children[current]?.removeAttribute("aria-current");
@@ -138,12 +163,18 @@ export function createView(page, {rules, words, durationMs}) {
     if (video && !video.paused && !list.contains(page.activeElement)) item.scrollIntoView({block: "nearest"});
   }
 
-  function drawWaveform(cues, selected, nowMs, peaks) {
+  // The waveform of the part of the timeline `zoom` shows (waveform-keys.js), and its value for assistive
+  // technology: where the playhead is.
+  function drawWaveform(cues, selected, nowMs, peaks, zoom = 1) {
     const canvas = $("waveform");
     const context = canvas.getContext("2d");
-    const duration = durationMs || 1;
+    const {from, to} = waveWindow(durationMs || 1, zoom, nowMs);
     const {width, height} = canvas;
-    const x = (ms) => (ms / duration) * width;
+    const x = (ms) => ((ms - from) / (to - from)) * width;
+    const at = cueAt(cues, nowMs);
+    canvas.setAttribute("aria-valuenow", String(Math.round(nowMs)));
+    canvas.setAttribute("aria-valuetext", `${formatTime(Math.round(nowMs))} of ${formatTime(durationMs || 0)}, `
+      + `${at === -1 ? "between captions" : `in caption ${at + 1}`}; zoom ${zoom} times`);
     context.fillStyle = "#f4f4f4";
     context.fillRect(0, 0, width, height);
     cues.forEach((cue, i) => {
@@ -154,7 +185,7 @@ export function createView(page, {rules, words, durationMs}) {
     const msPerPeak = 1000 / peaks.peaks_per_second;
     peaks.peaks.forEach((level, i) => {
       const h = Math.max(1, (level / 100) * height);
-      context.fillRect(x(i * msPerPeak), (height - h) / 2, Math.max(1, x(msPerPeak)), h);
+      context.fillRect(x(i * msPerPeak), (height - h) / 2, Math.max(1, x(msPerPeak) - x(0)), h);
     });
     context.fillStyle = "#d4351c";
     context.fillRect(x(nowMs), 0, 2, height);
@@ -178,7 +209,15 @@ export function createView(page, {rules, words, durationMs}) {
       textBox(index)?.setSelectionRange(start, end);
       list.children[index]?.scrollIntoView({block: "nearest"});
     },
-    announce(message) { $("save-status").textContent = message; },
+    // A message: in the status line at the top, which screen readers announce, and copied (for the eye only)
+    // under the caption the reviewer is working on, which may be far from the top (issue #15).
+    announce(message) {
+      $("save-status").textContent = message;
+      for (const note of list.querySelectorAll(".cue-note:not(:empty)")) note.textContent = "";
+      const note = list.children[selectedRow]?.querySelector(".cue-note");
+      if (note) note.textContent = message;
+    },
+    markSelected(index) { selectedRow = index; },
     findStatus(message) { $("find-status").textContent = message; },
 
     // The reviewer's note and a language the recogniser heard other than the declared one.

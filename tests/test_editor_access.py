@@ -1,0 +1,361 @@
+"""The editor's gate, accessibility, layout and playback (#15) in a real browser: Debian's Chromium driven by
+Playwright against the real app on 127.0.0.1, over assets with ten known captions, three flagged words (two in
+one caption) and a real H.264 video made by ffmpeg, so that every check has a literal expected value."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect
+
+from pipeline.captions import guards, segment
+from pipeline.catalog import Catalog
+from pipeline.config import Settings
+from pipeline.models import AssetState, Cue, Rendition, RenditionKind, Word
+from pipeline.review import editing
+from pipeline.stages import caption
+from pipeline.web.app import create_app
+from tests.conftest import asset_awaiting_review, live_app, make_project
+from tests.media import silent_video
+from tests.test_editor import WCAG_TAGS
+
+TEXTS = ["Welcome to our safeguarding video.", "If something online worries you,", "talk to an adult you trust.",
+         "You can call childline on 0800 1111.", "Mrs Patel is our safeguarding lead.", "Her door is always open.",
+         "Tell her what happened, in your words.", "She will listen and help you.", "Nobody will be cross with you.",
+         "Thank you for watching."]
+CUES = [Cue(i * 3500, i * 3500 + 3000, text) for i, text in enumerate(TEXTS)]
+FLAGGED = [guards.FlaggedWord(Word(11200, 11700, " childline", 0.31), (guards.Flag.LOW_CONFIDENCE,)),
+           guards.FlaggedWord(Word(12000, 12400, " 0800", 0.9), (guards.Flag.PHONE_NUMBER,)),
+           guards.FlaggedWord(Word(14300, 14700, " Patel", 0.8), (guards.Flag.PERSONAL_NAME,))]
+SECONDS = 36
+
+
+@dataclass
+class Editor:
+    url: str
+    settings: Settings
+    catalog: Catalog
+    video: Path  # one short H.264 MP4, copied into each asset made
+
+    def asset(self, name: str, cues: list[Cue] = CUES) -> str:
+        """A new asset awaiting review with `cues`, the three flagged words and the video as its rendition."""
+        asset = asset_awaiting_review(self.settings, self.catalog, name, cues)
+        out = self.settings.output_dir / asset.id
+        guards.write_words(out / caption.words_path("en"), FLAGGED)
+        (out / "mp4").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.video, out / "mp4" / "240p.mp4")
+        self.catalog.set_probe(asset.id, SECONDS * 1000, 320, 240, True)
+        self.catalog.replace_renditions(asset.id, [Rendition(asset.id, "240p", RenditionKind.MP4, "mp4/240p.mp4",
+                                                             320, 240, self.video.stat().st_size)])
+        return asset.id
+
+    def latest(self, asset_id: str) -> list[Cue]:
+        asset = self.catalog.get(asset_id)
+        return list(editing.read_draft(self.settings, self.catalog, asset).revision.cues)
+
+
+@pytest.fixture(scope="module")
+def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
+    root = tmp_path_factory.mktemp("access")
+    project = make_project(root / "project")
+    with project.config_file.open("a") as config_file:
+        config_file.write('[captions]\nglossary = ["Childline"]\n')
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    video = silent_video(root / "video.mp4", seconds=SECONDS, audio=True)
+    with live_app(create_app(settings, catalog)) as url:
+        yield Editor(url, settings, catalog, video)
+
+
+def _open(browser: Browser, editor: Editor, asset_id: str, name: str = "Ann Reviewer",
+          **context: Any) -> Page:
+    page = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
+    page.goto(f"{editor.url}/assets/{asset_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#reviewer-name", name)
+    page.dispatch_event("#reviewer-name", "change")
+    return page
+
+
+def _close(page: Page) -> None:
+    page.context.close()
+
+
+def _status(page: Page) -> str:
+    return str(page.inner_text("#save-status"))
+
+
+def _selected_text(page: Page) -> str:
+    return str(page.evaluate("(() => { const t = document.activeElement; "
+                             "return t.value.slice(t.selectionStart, t.selectionEnd); })()"))
+
+
+def _focused_cue(page: Page) -> int:
+    return int(page.evaluate("Number(document.activeElement.closest('.cue').dataset.index)")) + 1
+
+
+def _flag_states(editor: Editor, page: Page, asset_id: str) -> dict[str, str]:
+    found = page.evaluate(f"fetch('/api/assets/{asset_id}/captions/en/flags').then((r) => r.json())")
+    return {f["word"]: f["state"] for f in found["flags"]}
+
+
+def _saved(page: Page) -> None:
+    page.wait_for_function("() => /Saved revision|saved as revision/.test("
+                           "document.getElementById('save-status').textContent)")
+
+
+def test_next_and_previous_flag_visit_every_flag_of_every_caption_in_order(editor: Editor, browser: Browser) -> None:
+    page = _open(browser, editor, editor.asset("order.mp4"))
+    page.locator("#cue-list .text").first.focus()
+    visited = []
+    for _ in range(4):
+        page.keyboard.press("Alt+n")
+        visited.append((_focused_cue(page), _selected_text(page)))
+        assert "_" not in _status(page)  # plain words, never the internal names
+    # Both flags of caption 4, then caption 5's, then round again.
+    assert visited == [(4, "childline"), (4, "0800"), (5, "Patel"), (4, "childline")]
+    assert _status(page).startswith("Caption 4: Check “childline” (low confidence). 3 flagged words open")
+    page.keyboard.press("Alt+Shift+n")
+    assert (_focused_cue(page), _selected_text(page)) == (5, "Patel")
+    assert "possible name of a person or place" in _status(page)
+    page.keyboard.press("Alt+Shift+n")
+    assert (_focused_cue(page), _selected_text(page)) == (4, "0800")
+    _close(page)
+
+
+def test_mark_checked_is_one_key_and_a_corrected_word_no_longer_asks_to_be_checked(editor: Editor,
+                                                                                   browser: Browser) -> None:
+    asset_id = editor.asset("check.mp4")
+    page = _open(browser, editor, asset_id)
+    flags = page.locator("#cue-list li").nth(3).locator(".flags")
+    assert flags.inner_text().count("Check") == 2
+    page.locator("#cue-list .text").first.focus()
+    page.keyboard.press("Alt+n")  # "childline" selected: type over it
+    page.keyboard.type("Childline")
+    assert "Check childline" not in flags.inner_text() and "childline (low confidence) corrected" in flags.inner_text()
+    page.keyboard.press("Alt+n")  # "0800" is right as it is
+    assert _selected_text(page) == "0800"
+    page.keyboard.press("Alt+k")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('marked checked')")
+    assert "0800 (phone number) checked by Ann Reviewer" in flags.inner_text()
+    assert _status(page).startswith("“0800” in caption 4 marked checked by Ann Reviewer; 1 flagged word open")
+    # Marking it checked saved the correction first, so that the check is of the text the server has.
+    assert editor.latest(asset_id)[3].text == "You can call Childline on 0800 1111."
+    assert _flag_states(editor, page, asset_id) == {"childline": "corrected", "0800": "checked", "Patel": "open"}
+    # The caption's flag line follows the server's states after a reload too, and a checked flag can be reopened.
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert "Check" not in flags.inner_text() and flags.locator("button").inner_text() == "Reopen"
+    flags.locator("button").click()
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('open again')")
+    assert _flag_states(editor, page, asset_id)["0800"] == "open"
+    _close(page)
+
+
+def test_tab_goes_start_end_text_and_the_waveform_is_a_keyboard_control(editor: Editor, browser: Browser) -> None:
+    asset_id = editor.asset("tab.mp4")
+    page = _open(browser, editor, asset_id)
+    page.locator("#cue-list .start").first.focus()
+    order = []
+    while not order or order[-1] != "Start of caption 2":
+        order.append(page.evaluate("document.activeElement.getAttribute('aria-label')"))
+        page.keyboard.press("Tab")
+        assert len(order) < 8, order
+    # Start, end, text, then only the caption's own buttons (a comment, say) before the next caption.
+    assert order[:3] == ["Start of caption 1", "End of caption 1", "Text of caption 1"]
+    assert page.evaluate("document.querySelectorAll('#cue-list > li:first-child button:not([tabindex=\"-1\"])')"
+                         ".length") == len(order) - 4
+    # A start time typed in its field: Tab still goes on to the end time.
+    start = page.locator("#cue-list .start").nth(1)
+    start.fill("0:03.600")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "End of caption 2"
+    # The waveform: Alt+W, the arrows move the playhead, + zooms, [ and ] set the selected caption's times.
+    page.keyboard.press("Alt+w")
+    wave = page.locator("#waveform")
+    assert page.evaluate("document.activeElement.id") == "waveform" and wave.get_attribute("role") == "slider"
+    before = int(wave.get_attribute("aria-valuenow") or -1)
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert int(wave.get_attribute("aria-valuenow") or -1) == before + 1100
+    page.keyboard.press("+")
+    assert "zoom 2 times" in (wave.get_attribute("aria-valuetext") or "")
+    page.keyboard.press("[")
+    _saved(page)
+    assert editor.latest(asset_id)[1].start_ms == before + 1100
+    _close(page)
+
+
+def test_each_badge_says_what_is_over_which_limit(editor: Editor, browser: Browser) -> None:
+    page = _open(browser, editor, editor.asset("badge.mp4"))
+    box = page.locator("#cue-list .text").first
+    box.fill("Welcome to our safeguarding video, everyone here.")  # 49 characters in 3 s: 16.3 a second
+    box.fill("Welcome to our safeguarding video, everyone here today!")  # 55 in 3 s: 18.3 a second
+    badge = page.locator("#cue-list li").first.locator(".badge[data-figure=cps]")
+    assert badge.get_attribute("data-level") == "error"
+    assert badge.locator(".visually-hidden").inner_text() == (
+        "reading speed 18.3 characters a second, over the limit of 17.")
+    expect(box).to_have_accessible_description(
+        "reading speed 18.3 characters a second, over the limit of 17. "
+        "longest line 55 characters, over the limit of 42. on screen 3.0 seconds, within the target of 1.5 to 6 "
+        "seconds.")
+    box.fill("Welcome to our video.")
+    assert badge.locator(".visually-hidden").inner_text() == (
+        "reading speed 7.0 characters a second, within the target of 15.")
+    _close(page)
+
+
+def test_merge_and_split_take_their_line_breaks_from_the_segmenter(editor: Editor, browser: Browser) -> None:
+    asset_id = editor.asset("layout.mp4")
+    page = _open(browser, editor, asset_id)
+    page.locator("#cue-list .text").nth(1).focus()
+    page.keyboard.press("Alt+m")
+    page.wait_for_function("() => document.querySelectorAll('#cue-list > li').length === 9")
+    lines = segment.Layout(max_chars_per_line=37, max_lines=2)  # the children preset's line rules
+    merged = segment.layout(f"{TEXTS[1]} {TEXTS[2]}", lines)
+    assert "\n" in merged and page.locator("#cue-list .text").nth(1).input_value() == merged
+    _saved(page)
+    assert editor.latest(asset_id)[1].text == merged
+    # Typing a long line and leaving the caption: the server's breaks again, as one undo step.
+    box = page.locator("#cue-list .text").nth(4)
+    box.fill("Her door is always open for every one of you, whoever you are.")
+    page.keyboard.press("Tab")
+    laid = segment.layout("Her door is always open for every one of you, whoever you are.", lines)
+    page.wait_for_function(f"() => document.querySelectorAll('#cue-list .text')[4].value === {laid!r}")
+    _close(page)
+
+
+def test_the_live_caption_follows_an_edit_while_paused_and_never_covers_the_controls(editor: Editor,
+                                                                                     browser: Browser) -> None:
+    page = _open(browser, editor, editor.asset("live.mp4"))
+    box = page.locator("#cue-list .text").nth(5)
+    box.focus()
+    page.keyboard.press("End")
+    page.keyboard.type(" Always.")
+    assert page.evaluate("document.getElementById('video').paused")
+    assert page.inner_text("#live-caption") == "Her door is always open. Always."
+    video = page.locator("#video").bounding_box()
+    live = page.locator("#live-caption").bounding_box()
+    assert video and live and live["y"] >= video["y"] + video["height"]  # under the picture and its controls
+    _close(page)
+
+
+def _visible_and_uncovered(page: Page) -> None:
+    """No sideways scrolling; the focused element inside the viewport and under no sticky or fixed element."""
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    found = page.evaluate("""() => {
+      const focused = document.activeElement.getBoundingClientRect();
+      const inside = focused.top >= 0 && focused.left >= 0 && focused.bottom <= innerHeight
+        && focused.right <= document.documentElement.clientWidth;
+      const covering = [...document.querySelectorAll("body *")].filter((el) => {
+        const position = getComputedStyle(el).position;
+        if ((position !== "sticky" && position !== "fixed") || el.contains(document.activeElement)) return false;
+        const r = el.getBoundingClientRect();
+        return r.width && r.height && r.left < focused.right && focused.left < r.right && r.top < focused.bottom
+          && focused.top < r.bottom;
+      }).map((el) => el.className || el.tagName);
+      return {inside, covering};
+    }""")
+    assert found == {"inside": True, "covering": []}
+
+
+@pytest.mark.parametrize("size", ["320 px wide", "200% zoom"])
+def test_reflow_with_the_focused_caption_fully_visible_and_axe_clean(editor: Editor, browser: Browser,
+                                                                     size: str) -> None:
+    context: dict[str, Any] = ({"viewport": {"width": 320, "height": 640}} if size == "320 px wide" else
+                               {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2})
+    page = _open(browser, editor, editor.asset(f"reflow {size}.mp4"), **context)
+    page.locator("#cue-list .text").first.focus()
+    _visible_and_uncovered(page)
+    page.keyboard.press("Alt+n")
+    page.keyboard.press("Alt+n")
+    page.keyboard.press("Alt+n")  # caption 5
+    assert _focused_cue(page) == 5
+    _visible_and_uncovered(page)
+    for _ in range(4):
+        page.keyboard.press("Alt+ArrowDown")
+    assert _focused_cue(page) == 9
+    _visible_and_uncovered(page)
+    page.keyboard.press("Alt+a")
+    assert page.evaluate("document.activeElement.id") == "approve"
+    _visible_and_uncovered(page)
+    found = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}).response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")] == []
+    _close(page)
+
+
+def test_approve_is_refused_with_open_flags_and_accepted_with_a_reason(editor: Editor, browser: Browser) -> None:
+    asset_id = editor.asset("approve.mp4")
+    page = _open(browser, editor, asset_id)
+    links = page.locator("#open-items-list a")
+    assert links.count() == 3 and links.first.inner_text() == "Caption 4: Check “childline” (low confidence)"
+    page.click("#approve")
+    page.wait_for_function("() => document.getElementById('decide-status').textContent.startsWith('Not approved')")
+    assert editor.catalog.get(asset_id).state is AssetState.AWAITING_REVIEW
+    assert page.evaluate("document.activeElement.id") == "override-reason"
+    assert "3 flagged words to check" in page.inner_text("#open-items-text")
+    assert _status(page) == page.inner_text("#decide-status")  # announced, and shown next to the button
+    page.locator("#open-items-list a").nth(2).click()  # to the caption and its word
+    assert (_focused_cue(page), _selected_text(page)) == (5, "Patel")
+    page.fill("#override-reason", "Names and the number checked against the school's letter")
+    page.click("#approve")
+    page.wait_for_function("() => document.getElementById('decide-status').textContent.startsWith('Approved by')")
+    assert editor.catalog.get(asset_id).state is AssetState.APPROVED
+    assert page.inner_text("#review-status") == "approved"
+    assert "with 3 flagged words to check unchecked" in page.inner_text("#decide-status")
+    # An edit sends it back to review, and the header says so after the save.
+    page.locator("#cue-list .text").first.fill("Welcome to our safeguarding film.")
+    _saved(page)
+    page.wait_for_function("() => document.getElementById('review-status').textContent === 'awaiting review'")
+    assert "sent the captions back to review" in page.inner_text("#decide-status")
+    _close(page)
+
+
+def test_captions_without_a_cue_need_the_no_speech_decision(editor: Editor, browser: Browser) -> None:
+    asset_id = editor.asset("silent.mp4", cues=[])
+    page = _open(browser, editor, asset_id)
+    assert page.locator("#no-speech-box").is_visible()
+    page.keyboard.press("Alt+a")
+    assert page.evaluate("document.activeElement.id") == "no-speech-reason"
+    page.keyboard.type("Music only, no words or sounds that matter")
+    page.click("#no-speech")
+    page.wait_for_function("() => document.getElementById('no-speech-decided').textContent.startsWith('Decided')")
+    assert "no speech, nothing to caption" in page.inner_text("#no-speech-decided")
+    assert editor.catalog.get(asset_id).state is AssetState.APPROVED
+    _close(page)
+
+
+def test_correcting_and_approving_ten_captions_with_three_flags_by_keyboard(editor: Editor, browser: Browser) -> None:
+    """The closing note's figure: the key presses from the page open (name remembered, focus at the top) to
+    approved, correcting one flagged word and checking the other two."""
+    asset_id = editor.asset("walk.mp4")
+    page = _open(browser, editor, asset_id)
+    page.reload()  # the name is remembered on this computer
+    page.wait_for_selector("body[data-ready=true]")
+    presses = 0
+
+    def press(*keys: str) -> None:
+        nonlocal presses
+        for key in keys:
+            page.keyboard.press(key)
+            presses += 1
+
+    press("Alt+n")  # caption 4, "childline"
+    for key in "Childline":
+        press(key)
+    press("Alt+n", "Alt+k")  # "0800" is right
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('marked checked')")
+    press("Alt+n", "Alt+k")  # "Patel" is right
+    page.wait_for_function("() => document.getElementById('save-status').textContent.includes('0 flagged words')")
+    press("Alt+a", "Enter")
+    page.wait_for_function("() => document.getElementById('decide-status').textContent.startsWith('Approved by')")
+    assert editor.catalog.get(asset_id).state is AssetState.APPROVED
+    assert editor.latest(asset_id)[3].text == "You can call Childline on 0800 1111."
+    assert presses == 16
+    _close(page)
