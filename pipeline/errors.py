@@ -10,7 +10,7 @@
     ├── StorageError              object storage unreachable, refused, or misconfigured
     ├── ServiceError              the distributed mode's catalog database or task queue unreachable or refused
     ├── NotFoundError             an asset id that the catalog does not know
-    └── ConflictError             a caption save based on a revision that is no longer the latest
+    └── ConflictError             a caption save that changed a caption someone else changed since
 
 The CLI is the only place that turns these into messages and exit codes. Each message is one line that
 names the file or setting involved and says what to do. The review app turns them into HTTP responses
@@ -18,6 +18,8 @@ with `http_status`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class PipelineError(Exception):
@@ -78,7 +80,9 @@ class ConflictError(UsageError):
 
     http_status = 409
 
-    def __init__(self, message: str, *, current_revision: int, author: str) -> None:
+    def __init__(self, message: str, *, current_revision: int, author: str,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.current_revision = current_revision
         self.author = author
+        self.details = details or {}  # what a client needs to decide, as JSON (the conflicting captions, #15)

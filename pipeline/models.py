@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -117,6 +117,9 @@ class Cue:
     start_ms: int
     end_ms: int
     text: str  # lines joined by "\n"; plain text, escaped only when written
+    # Stable across revisions, so that two reviewers' saves merge cue by cue (#15); not part of equality: a cue
+    # is the same caption whatever it is called.
+    id: str = field(default="", compare=False)
 
     @property
     def lines(self) -> list[str]:
@@ -134,6 +137,22 @@ class Revision:
     created_at: datetime
     summary: str
     cues: tuple[Cue, ...]
+    cues_changed: int | None = None  # how many captions this revision changed (None: recorded before #15)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A reviewer's note on one caption (by its cue id) for the next reviewer, open until resolved (#15)."""
+
+    id: str
+    asset_id: str
+    language: str
+    cue_id: str
+    author: str
+    created_at: datetime
+    text: str
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
 
 
 @dataclass(frozen=True)

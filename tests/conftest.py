@@ -172,12 +172,16 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_captions": (), "test_guards": (), "test_lifecycle": (), "test_install": (), "test_config": (),
     "test_quality": (), "test_web": (), "test_catalog": (), "test_segment_text": (), "test_segment_properties": (),
     "test_personal_details": (), "test_editor_modules": ("browser",),
+    "test_gate": (),  # the share-page test carries its own marks
     "test_media": ("media",), "test_renditions": ("media",), "test_storage": ("storage",),
     "test_engine": ("media", "whisper"), "test_segment_engines": ("media", "whisper"),
     "test_run": ("media", "whisper"), "test_readonly": ("media", "whisper"),
     "test_robustness": ("media", "whisper", "storage"), "test_end_to_end": ("media", "whisper", "storage"),
     "test_share": ("media", "whisper", "storage", "browser"), "test_editor": ("media", "whisper", "browser"),
     "test_distributed": ("media", "whisper", "storage", "cluster"), "test_cluster_fixture": ("cluster", "storage"),
+    "test_merging": (), "test_review_api": (),
+    "test_editor_merge": ("media", "whisper", "browser"),
+    "test_editor_access": ("media", "browser"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
 

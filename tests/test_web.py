@@ -197,8 +197,11 @@ def test_service_layer_conflicts_and_change_summaries(tmp_path: Path) -> None:
     asset = catalog.get(asset_id)
     made = editing.save(settings, catalog, asset, "en", 1, "Ann", [CUES[0], Cue(2600, 5000, "you trust.")])
     assert made.summary == "cue 2 timing"
-    with pytest.raises(ConflictError, match="Ann saved revision 2"):
-        editing.save(settings, catalog, asset, "en", 1, "Bo", CUES)
+    # Bo, still on revision 1, retimes the same caption differently: a conflict, nothing saved.
+    with pytest.raises(ConflictError, match="Ann saved revision 2.*both changed caption 2"):
+        editing.save(settings, catalog, asset, "en", 1, "Bo", [CUES[0], Cue(2500, 4800, "you trust.")])
+    # His whole list as it was (nothing changed on his side) keeps Ann's change: no new revision.
+    assert editing.save(settings, catalog, asset, "en", 1, "Bo", CUES).number == 2
     assert editing.save(settings, catalog, asset, "en", 2, "Bo", list(made.cues)).number == 2  # no change
     assert editing.describe_changes(CUES, [*CUES, Cue(6000, 7000, "New.")]) == "1 cue added"
     assert editing.describe_changes(CUES, CUES[:1]) == "1 cue removed"

@@ -10,10 +10,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from pipeline.catalog.assets import Assets, record_event, transition
-from pipeline.catalog.schema import assets, caption_revisions, captions
+from pipeline.catalog.schema import assets, caption_comments, caption_revisions, captions
 from pipeline.catalog.store import now, utc
 from pipeline.errors import ConflictError, NotFoundError, UsageError
-from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue, Revision
+from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Comment, Cue, Revision
+
+
+def _cues_json(cues: list[Cue]) -> str:
+    # A cue without an id (captions made before #15) is stored under the id it is read back with: "n" + position.
+    return json.dumps([[c.start_ms, c.end_ms, c.text, c.id or f"n{i}"] for i, c in enumerate(cues, start=1)])
+
+
+def _cues_from_json(text: str) -> tuple[Cue, ...]:
+    rows = json.loads(text)
+    return tuple(Cue(int(r[0]), int(r[1]), str(r[2]), str(r[3]) if len(r) > 3 else f"n{i}")
+                 for i, r in enumerate(rows, start=1))
 
 
 class Captions(Assets):
@@ -44,7 +55,7 @@ class Captions(Assets):
         return track
 
     def save_revision(self, asset_id: str, language: str, base: int | None, author: str, summary: str,
-                      cues: list[Cue], *, withdraw: bool = True) -> Revision:
+                      cues: list[Cue], *, withdraw: bool = True, cues_changed: int | None = None) -> Revision:
         """Record a new revision of a caption track, if `base` is still the latest (else ConflictError: two
         reviewers never overwrite each other). The approval is withdrawn and the asset is back in review,
         unless `withdraw` is False (recording captions that were made before revisions were kept)."""
@@ -71,16 +82,56 @@ class Captions(Assets):
                     "load their version before saving", current_revision=latest.number, author=latest.author)
             conn.execute(caption_revisions.insert().values(
                 asset_id=asset_id, language=language, number=number, author=author, created_at=stamp,
-                summary=summary, cues=json.dumps([[c.start_ms, c.end_ms, c.text] for c in cues])))
+                summary=summary, cues=_cues_json(cues), cues_changed=cues_changed))
             state_now = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).scalar()
             if withdraw and state_now in (AssetState.APPROVED.value, AssetState.PUBLISHED.value):
                 transition(conn, asset_id, AssetState.AWAITING_REVIEW, detail=f"{language} captions edited by {author}")
-        return Revision(asset_id, language, number, author, stamp, summary, tuple(cues))
+        return Revision(asset_id, language, number, author, stamp, summary, _cues_from_json(_cues_json(cues)),
+                        cues_changed)
 
     @staticmethod
     def _revision(r: Any) -> Revision:
-        cues = tuple(Cue(int(a), int(b), str(t)) for a, b, t in json.loads(r.cues))
-        return Revision(r.asset_id, r.language, r.number, r.author, utc(r.created_at) or now(), r.summary, cues)
+        return Revision(r.asset_id, r.language, r.number, r.author, utc(r.created_at) or now(), r.summary,
+                        _cues_from_json(r.cues), r.cues_changed)
+
+    def revision_summaries(self, asset_id: str, language: str) -> list[Revision]:
+        """Every revision of a caption track, newest first, without their cues (`cues` is empty): what listing
+        the history needs, read without decoding any cue list (#20)."""
+        columns = [caption_revisions.c[name] for name in ("asset_id", "language", "number", "author", "created_at",
+                                                            "summary", "cues_changed")]
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(*columns).where(
+                (caption_revisions.c.asset_id == asset_id) & (caption_revisions.c.language == language))
+                .order_by(caption_revisions.c.number.desc())).all()
+        return [Revision(r.asset_id, r.language, r.number, r.author, utc(r.created_at) or now(), r.summary, (),
+                         r.cues_changed) for r in rows]
+
+    # -- comments on captions (#15) ------------------------------------------------------------------------
+
+    def add_comment(self, comment: Comment) -> Comment:
+        with self._tx() as conn:
+            conn.execute(caption_comments.insert().values(
+                id=comment.id, asset_id=comment.asset_id, language=comment.language, cue_id=comment.cue_id,
+                author=comment.author, created_at=comment.created_at, text=comment.text))
+        return comment
+
+    def comments(self, asset_id: str, language: str) -> list[Comment]:
+        with self._tx() as conn:
+            rows = conn.execute(sa.select(caption_comments).where(
+                (caption_comments.c.asset_id == asset_id) & (caption_comments.c.language == language))
+                .order_by(caption_comments.c.created_at, caption_comments.c.id)).all()
+        return [Comment(r.id, r.asset_id, r.language, r.cue_id, r.author, utc(r.created_at) or now(), r.text,
+                        r.resolved_by, utc(r.resolved_at)) for r in rows]
+
+    def resolve_comment(self, asset_id: str, language: str, comment_id: str, by: str) -> Comment:
+        with self._tx() as conn:
+            where = ((caption_comments.c.id == comment_id) & (caption_comments.c.asset_id == asset_id)
+                     & (caption_comments.c.language == language))
+            done = conn.execute(caption_comments.update().where(where & caption_comments.c.resolved_at.is_(None))
+                                .values(resolved_by=by, resolved_at=now()))
+            if done.rowcount != 1 and conn.execute(sa.select(caption_comments.c.id).where(where)).first() is None:
+                raise NotFoundError(f"asset {asset_id} has no comment {comment_id!r} on its {language!r} captions")
+        return next(c for c in self.comments(asset_id, language) if c.id == comment_id)
 
     def revisions(self, asset_id: str, language: str) -> list[Revision]:
         """Every revision of a caption track, newest first."""

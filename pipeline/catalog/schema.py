@@ -99,7 +99,51 @@ caption_revisions = sa.Table(
     sa.Column("author", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("cues", sa.Text, nullable=False),  # JSON: [[start_ms, end_ms, text], ...]
+    sa.Column("cues", sa.Text, nullable=False),  # JSON: [[start_ms, end_ms, text, id], ...] (no id before #15)
+    # Migration issue15: how many captions the revision changed, so that listing the history reads no cues.
+    sa.Column("cues_changed", sa.Integer),
+)
+
+# Migration issue15: a reviewer's note on one caption, for the next reviewer, until someone resolves it.
+caption_comments = sa.Table(
+    "caption_comments", META,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), nullable=False, index=True),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("cue_id", sa.String(40), nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("resolved_by", sa.Text),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+)
+
+# Migration issue15_gate: the state of each word the guards flagged (open, or checked by a reviewer with the
+# caption text they saw; "corrected" is never stored: it is read from the captions), per caption track.
+caption_flags = sa.Table(
+    "caption_flags", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("word", sa.Text, nullable=False),  # the word as Whisper wrote it: a key reused by another word is not it
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("by", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cue_text", sa.Text, nullable=False),  # the caption as the reviewer checked it; a change reopens it
+)
+
+# Migration issue15_gate: how each track was approved: the file, by whom, with how many items left unchecked and
+# why, or as "no speech: nothing to caption". Valid while the track's approved_sha256 is this sha256.
+caption_approvals = sa.Table(
+    "caption_approvals", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("unchecked", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("no_speech", sa.Boolean, nullable=False),
 )
 
 share_links = sa.Table(
@@ -157,5 +201,18 @@ def _migration_3(conn: Connection) -> None:
     jobs.create(conn)
 
 
+def _migration_issue15(conn: Connection) -> None:
+    """Per-cue merging and review history (#15): revision summaries and comments on captions."""
+    _add_columns(conn, caption_revisions, ("cues_changed",))
+    caption_comments.create(conn, checkfirst=True)
+
+
+def _migration_issue15_gate(conn: Connection) -> None:
+    """The review gate (#15): flag states and how each track was approved."""
+    caption_flags.create(conn, checkfirst=True)
+    caption_approvals.create(conn, checkfirst=True)
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
+                                                         _migration_issue15, _migration_issue15_gate)

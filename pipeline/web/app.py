@@ -29,7 +29,7 @@ from pipeline.executor import Executor
 from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
-from pipeline.web import api
+from pipeline.web import api, api_gate
 from pipeline.web.security import SESSION_COOKIE, Guard
 
 HERE = Path(__file__).parent
@@ -68,7 +68,7 @@ def _editor_data(settings: Settings, catalog: Catalog, asset: Asset, language: s
 def _error(request: Request, exc: PipelineError) -> Response:
     body: dict[str, Any] = {"detail": str(exc)}
     if isinstance(exc, ConflictError):
-        body.update(current_revision=exc.current_revision, author=exc.author)
+        body.update(current_revision=exc.current_revision, author=exc.author, **exc.details)
     if request.url.path.startswith("/api/"):
         return JSONResponse(body, status_code=exc.http_status)
     return TEMPLATES.TemplateResponse(request, "error.html", {"message": str(exc)}, status_code=exc.http_status)
@@ -84,6 +84,7 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
     app.add_exception_handler(PipelineError, _error)  # type: ignore[arg-type]
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api_gate.router(settings, catalog))  # first: its approve route is the one served
     app.include_router(api.router(settings, catalog))
 
     def page(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
