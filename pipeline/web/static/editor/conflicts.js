@@ -77,13 +77,18 @@ export function installConflicts(editor, {decided}) {
       node.querySelector(".conflict-title").textContent = n
         ? `Caption ${n}: you and ${conflict.theirs_author} both changed it. Choose the version to keep.`
         : `A caption ${conflict.theirs_author} deleted and you changed. Choose whether to keep it.`;
-      if (row && node.parentNode !== row) row.append(node);
+      // Right under the caption's text, where the reviewer is working.
+      const text = row?.querySelector(".text");
+      if (text && node.previousElementSibling !== text) text.after(node);
     }
   }
 
   // The conflicts just arrived: said as an alert, and the first one gets the focus.
   function show(message) {
     render(editor.state);
+    const count = editor.state.conflicts.length;
+    editor.view.announce(`Not saved yet: ${count} caption${count === 1 ? "" : "s"} you both changed, each waiting `
+                         + "for your choice");
     const first = boxes.get(editor.state.conflicts[0]?.id);
     if (!first) return;
     first.querySelector(".conflict-alert")?.remove();

@@ -63,9 +63,10 @@ export function installRevisions(editor, api, saving) {
       fillSelect($("compare-to"), list, list[0]?.number ?? 1);
     }
     if (events.ok) {
-      $("events-list").replaceChildren(...events.body.map((e) => el("li", {
-        textContent: `${new Date(e.at).toLocaleString()}: ${e.state.replaceAll("_", " ")}${e.detail ? ` (${e.detail})` : ""}`,
-      })));
+      // The detail may hold a long path: .hint lets it wrap anywhere rather than widen the panel.
+      $("events-list").replaceChildren(...events.body.map((e) => el("li", {}, [
+        `${new Date(e.at).toLocaleString()}: ${e.state.replaceAll("_", " ")} `,
+        el("span", {className: "hint", textContent: e.detail || ""})])));
     }
   }
 
