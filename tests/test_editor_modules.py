@@ -95,8 +95,9 @@ def test_edit_text_replaces_one_cue_and_shares_the_others(page: Page) -> None:
     assert run(page, """
       const old = cues.fromServer([{start_ms: 0, end_ms: 1, text: "a", extra: 1}, {start_ms: 2, end_ms: 3, text: "b"}]);
       const now = cues.editText(old, 1, "c");
-      return [now !== old, now[0] === old[0], now[1] !== old[1], Object.isFrozen(now), Object.keys(old[0]).length];
-    """) == [True, True, True, True, 3]
+      return [now !== old, now[0] === old[0], now[1] !== old[1], Object.isFrozen(now), Object.keys(old[0]).length,
+              now[1].id, old[0].id];
+    """) == [True, True, True, True, 4, "n2", "n1"]  # ids kept; the server's for cues stored without them
 
 
 def test_set_time_and_nudge_keep_the_list_in_time_order(page: Page) -> None:
@@ -118,16 +119,16 @@ def test_split_at_the_caret_takes_the_times_from_the_words(page: Page) -> None:
     words = [{"start_ms": 2500 + 250 * i, "end_ms": 2700 + 250 * i, "text": w, "flags": []}
              for i, w in enumerate("If something online worries you, talk to an adult".split())]
     caret = CUES[1]["text"].index(",") + 1
-    split = call(page, "cues.js", "splitAt", CUES, 1, caret, {"words": words, "charsPerLine": 37})
-    # "you," ends at 2500 + 250 * 4 + 200; "talk" starts at 2500 + 250 * 5.
-    assert split == [CUES[0], c(2500, 3700, "If something online worries you,"), c(3750, 5000, "talk to an adult"),
-                     CUES[2]]
+    split = call(page, "cues.js", "splitAt", CUES, 1, caret, {"words": words, "charsPerLine": 37, "id": "s2"})
+    # "you," ends at 2500 + 250 * 4 + 200; "talk" starts at 2500 + 250 * 5. The second part has the new id.
+    assert split == [CUES[0], c(2500, 3700, "If something online worries you,"),
+                     c(3750, 5000, "talk to an adult") | {"id": "s2"}, CUES[2]]
     # Without matching words: in proportion to the characters; or at a time given.
     # 10 characters before, 14 after: 2000 ms * 10 / 24.
-    assert call(page, "cues.js", "splitAt", CUES, 0, 10, {}) == [c(0, 833, "Welcome to"),
-                                                               c(833, 2000, "our short film"), CUES[1], CUES[2]]
-    assert call(page, "cues.js", "splitAt", CUES, 0, 10, {"atMs": 1234})[:2] == [c(0, 1234, "Welcome to"),
-                                                                               c(1234, 2000, "our short film")]
+    assert call(page, "cues.js", "splitAt", CUES, 0, 10, {"id": "s"}) == [
+        c(0, 833, "Welcome to"), c(833, 2000, "our short film") | {"id": "s"}, CUES[1], CUES[2]]
+    assert call(page, "cues.js", "splitAt", CUES, 0, 10, {"atMs": 1234, "id": "s"})[:2] == [
+        c(0, 1234, "Welcome to"), c(1234, 2000, "our short film") | {"id": "s"}]
     # Not between two words, or too short to split: nothing.
     assert call(page, "cues.js", "splitAt", CUES, 0, 0, {}) is None
     assert call(page, "cues.js", "splitAt", CUES, 0, len(CUES[0]["text"]), {}) is None
@@ -145,12 +146,13 @@ def test_rebalance_merge_insert_and_delete(page: Page) -> None:
     assert call(page, "cues.js", "mergeWithNext", [c(0, 5000, "a"), c(1000, 2000, "b")], 0, 37) == [c(0, 5000, "a b")]
     assert call(page, "cues.js", "mergeWithNext", CUES, 2, 37) is None
     # Insert: 2 s after the cue, shortened to the next one when there is room, else overlapping it.
-    assert call(page, "cues.js", "insertAfter", CUES, 1, 0) == {"cues": [*CUES[:2], c(5000, 6000, ""), CUES[2]],
-                                                               "index": 2}
-    assert call(page, "cues.js", "insertAfter", CUES, 2, 0)["cues"][3] == c(8000, 10000, "")
+    assert call(page, "cues.js", "insertAfter", CUES, 1, 0, "i") == {
+        "cues": [*CUES[:2], c(5000, 6000, "") | {"id": "i"}, CUES[2]], "index": 2}
+    assert call(page, "cues.js", "insertAfter", CUES, 2, 0, "i")["cues"][3] == c(8000, 10000, "") | {"id": "i"}
     tight = [c(0, 1000, "a"), c(1300, 2000, "b")]
-    assert call(page, "cues.js", "insertAfter", tight, 0, 0)["cues"][1] == c(1000, 3000, "")
-    assert call(page, "cues.js", "insertAfter", [], 0, 4321.2) == {"cues": [c(4321, 6321, "")], "index": 0}
+    assert call(page, "cues.js", "insertAfter", tight, 0, 0, "i")["cues"][1] == c(1000, 3000, "") | {"id": "i"}
+    assert call(page, "cues.js", "insertAfter", [], 0, 4321.2, "i") == {"cues": [c(4321, 6321, "") | {"id": "i"}],
+                                                                       "index": 0}
     assert call(page, "cues.js", "deleteAt", CUES, 1) == [CUES[0], CUES[2]]
     assert call(page, "cues.js", "deleteAt", CUES, 3) == CUES
 
@@ -197,54 +199,66 @@ def test_small_helpers_and_times(page: Page) -> None:
 # -- history.js ------------------------------------------------------------------------------------------------
 
 
-def _entry(label: str) -> dict[str, Any]:
-    return {"cues": [c(0, 1000, label)], "selected": 0}
+def _one(label: str) -> list[dict[str, Any]]:
+    return [c(0, 1000, label) | {"id": "a"}]
 
 
 def test_undo_and_redo_walk_back_and_forth_and_a_new_edit_drops_the_redo(page: Page) -> None:
     history = call(page, "history.js", "empty")
-    assert call(page, "history.js", "undo", history, _entry("A")) is None
-    for label in ("A", "B", "C"):  # edits made from A, then B, then C; D is shown now
-        history = call(page, "history.js", "record", history, _entry(label), None)
-    back = call(page, "history.js", "undo", history, _entry("D"))
-    assert back["entry"] == _entry("C")
-    back = call(page, "history.js", "undo", back["history"], back["entry"])
-    assert back["entry"] == _entry("B")
-    forward = call(page, "history.js", "redo", back["history"], back["entry"])
-    assert forward["entry"] == _entry("C")
-    forward = call(page, "history.js", "redo", forward["history"], forward["entry"])
-    assert forward["entry"] == _entry("D")
-    assert call(page, "history.js", "redo", forward["history"], _entry("D")) is None
+    assert call(page, "history.js", "undo", history, _one("A")) is None
+    for old, new in (("A", "B"), ("B", "C"), ("C", "D")):  # edits from A to B, B to C, C to D; D is shown now
+        history = call(page, "history.js", "record", history, _one(old), _one(new), {"before": "a", "after": "a"})
+    assert [step["patch"] for step in history["done"]][0] == [{"id": "a", "before": _one("A")[0],
+                                                               "after": _one("B")[0]}]  # a patch, not the track
+    back = call(page, "history.js", "undo", history, _one("D"))
+    assert (back["cues"], back["selected"], back["skipped"]) == (_one("C"), "a", [])
+    back = call(page, "history.js", "undo", back["history"], back["cues"])
+    assert back["cues"] == _one("B")
+    forward = call(page, "history.js", "redo", back["history"], back["cues"])
+    forward = call(page, "history.js", "redo", forward["history"], forward["cues"])
+    assert forward["cues"] == _one("D")
+    assert call(page, "history.js", "redo", forward["history"], _one("D")) is None
     # After two undos, a new edit: the redo is gone, the undo leads back to where the edit was made.
-    again = call(page, "history.js", "undo", history, _entry("D"))
-    again = call(page, "history.js", "undo", again["history"], again["entry"])
-    edited = call(page, "history.js", "record", again["history"], again["entry"], None)
+    again = call(page, "history.js", "undo", history, _one("D"))
+    again = call(page, "history.js", "undo", again["history"], again["cues"])
+    edited = call(page, "history.js", "record", again["history"], again["cues"], _one("E"), {})
     assert call(page, "history.js", "canRedo", edited) is False
-    assert call(page, "history.js", "undo", edited, _entry("E"))["entry"] == _entry("B")
+    assert call(page, "history.js", "undo", edited, _one("E"))["cues"] == _one("B")
+    # An edit that changed nothing is no step.
+    assert call(page, "history.js", "record", edited, _one("E"), _one("E"), {}) == edited
 
 
 def test_typing_in_one_caption_is_one_undo_step_until_a_pause_or_another_edit(page: Page) -> None:
+    two = [c(0, 1000, "") | {"id": "a"}, c(2000, 3000, "") | {"id": "b"}]
+
+    def texts(a: str, b: str) -> list[dict[str, Any]]:
+        return [two[0] | {"text": a}, two[1] | {"text": b}]
+
     history = call(page, "history.js", "empty")
-    for at in (0, 400, 1300, 2200):  # keystrokes under a second apart
-        history = call(page, "history.js", "record", history, _entry(f"at {at}"), {"cue": 1, "at": at})
-    assert len(history["done"]) == 1 and history["done"][0] == _entry("at 0")
-    history = call(page, "history.js", "record", history, _entry("pause"), {"cue": 1, "at": 3300})  # over a second
-    history = call(page, "history.js", "record", history, _entry("other cue"), {"cue": 2, "at": 3400})
-    history = call(page, "history.js", "record", history, _entry("split"), None)
-    history = call(page, "history.js", "record", history, _entry("after split"), {"cue": 2, "at": 3500})
-    assert [e["cues"][0]["text"] for e in history["done"]] == ["at 0", "pause", "other cue", "split", "after split"]
-    # An undo ends the run: the next keystroke is a step of its own.
-    back = call(page, "history.js", "undo", history, _entry("now"))
-    typed = call(page, "history.js", "record", back["history"], back["entry"], {"cue": 2, "at": 3600})
-    assert len(typed["done"]) == 5 and typed["undone"] == []
+    for at, typed in ((0, "H"), (400, "He"), (1300, "Hel"), (2200, "Hell")):  # keystrokes under a second apart
+        history = call(page, "history.js", "record", history, texts(typed[:-1], ""), texts(typed, ""), {},
+                       {"cue": "a", "at": at})
+    assert history["done"] == [{"patch": [{"id": "a", "before": two[0], "after": texts("Hell", "")[0]}],
+                                "selected": {"before": None, "after": None}}]
+    history = call(page, "history.js", "record", history, texts("Hell", ""), texts("Hello", ""), {},
+                   {"cue": "a", "at": 3300})  # over a second later
+    history = call(page, "history.js", "record", history, texts("Hello", ""), texts("Hello", "x"), {},
+                   {"cue": "b", "at": 3400})  # another caption
+    assert len(history["done"]) == 3
+    back = call(page, "history.js", "undo", history, texts("Hello", "x"))
+    assert back["cues"] == texts("Hello", "")
+    typed = call(page, "history.js", "record", back["history"], back["cues"], texts("Hello", "y"), {},
+                 {"cue": "b", "at": 3500})  # an undo ends the run
+    assert len(typed["done"]) == 3 and typed["undone"] == []
 
 
 def test_history_keeps_the_last_200_steps(page: Page) -> None:
     assert run(page, """
       let h = history.empty();
-      for (let i = 0; i < 250; i++) h = history.record(h, {cues: [], selected: i});
-      return [h.done.length, h.done[0].selected, h.done[199].selected, Object.isFrozen(h.done)];
-    """) == [200, 50, 249, True]
+      const at = (i) => [{id: "a", start_ms: 0, end_ms: 1, text: String(i)}];
+      for (let i = 0; i < 250; i++) h = history.record(h, at(i), at(i + 1), {});
+      return [h.done.length, h.done[0].patch[0].before.text, h.done[199].patch[0].after.text, Object.isFrozen(h.done)];
+    """) == [200, "50", "250", True]
 
 
 # -- quality.js ------------------------------------------------------------------------------------------------
@@ -409,16 +423,18 @@ def test_api_sends_the_csrf_token_and_sorts_out_saved_conflict_and_refused(page:
       };
       const client = api.createApi({assetId: "a1", language: "en", csrf: "tok", fetch});
       const outcomes = [];
-      for (let i = 0; i < 4; i++) outcomes.push(await client.save(3, "Ann", [{start_ms: 0, end_ms: 1, text: "x"}]));
+      const changes = [{id: "n1", cue: {start_ms: 0, end_ms: 1, text: "x"}}, {id: "n2", cue: null}];
+      for (let i = 0; i < 4; i++) outcomes.push(await client.save(3, "Ann", changes));
       const down = api.createApi({assetId: "a1", language: "en", csrf: "tok",
                                   fetch: async () => { throw new TypeError("Failed to fetch"); }});
       outcomes.push(await down.save(3, "Ann", []));
       return {sent: sent[0], outcomes};
     """)
     assert result["sent"] == ["/api/assets/a1/captions/en", "PUT", "tok",
-                              {"base_revision": 3, "author": "Ann", "cues": [c(0, 1, "x")]}]
+                              {"base_revision": 3, "author": "Ann",
+                               "changes": [{"id": "n1", "cue": c(0, 1, "x")}, {"id": "n2", "cue": None}]}]
     assert result["outcomes"] == [
-        {"outcome": "saved", "revision": 4, "problems": [{"level": "error"}]},
+        {"outcome": "saved", "answer": {"revision": {"number": 4}, "problems": [{"level": "error"}]}},
         {"outcome": "conflict", "conflict": {"detail": "Bo saved revision 5", "current_revision": 5, "author": "Bo"}},
         {"outcome": "refused", "reason": "cues 0 text: field required"},
         {"outcome": "refused", "reason": "the server answered 500"},
@@ -441,3 +457,124 @@ def test_shortcut_names_of_key_events(page: Page) -> None:
     """)
     assert names == [["Alt+s", "split"], ["Alt+s", "split"], ["Ctrl+Shift+z", "redo"], ["Ctrl+z", "undo"],
                      ["Alt+Shift+ArrowLeft", "end-earlier"], ["Alt+[", "start-now"], ["F1", "help"]]
+
+
+# -- cue ids, changes.js and per-cue undo (issue #15) ----------------------------------------------------------
+
+
+def _ided(*cues: tuple[str, int, int, str]) -> list[dict[str, Any]]:
+    return [c(start, end, text) | {"id": cue_id} for cue_id, start, end, text in cues]
+
+
+IDED = _ided(("n1", 0, 2000, "Welcome to our short film"), ("n2", 2500, 5000, "If something online worries you,"),
+             ("n3", 6000, 8000, "You are not alone."))
+
+
+def test_cue_ids_are_kept_through_edits_and_new_ones_made_for_new_cues(page: Page) -> None:
+    found = run(page, f"""
+      let list = cues.fromServer({json.dumps(IDED)});
+      const split = cues.splitAt(list, 0, 7, {{}});
+      const merged = cues.mergeWithNext(split, 0);
+      const inserted = cues.insertAfter(merged, 1, 0).cues;
+      return {{split: split.map((c) => c.id), merged: merged.map((c) => c.id), inserted: inserted.map((c) => c.id),
+               edited: cues.setTime(cues.editText(list, 1, "x"), 1, "start_ms", 7000).cues.map((c) => c.id),
+               fresh: [cues.newId(), cues.newId()]}};
+    """)
+    first, new, *rest = found["split"]
+    assert (first, rest) == ("n1", ["n2", "n3"])  # the first part keeps the id, the second gets a new one
+    assert found["merged"] == ["n1", "n2", "n3"]  # the merged cue keeps the first one's id
+    assert found["inserted"][:2] == ["n1", "n2"] and found["inserted"][3:] == ["n3"]
+    assert found["edited"] == ["n1", "n3", "n2"]  # retimed to the end: still n2
+    made = [new, found["inserted"][2], *found["fresh"]]
+    assert all(len(i) == 13 and i[0] == "e" and set(i[1:]) <= set("0123456789abcdef") for i in made), made
+    assert len(set(made)) == 4
+
+
+def test_a_save_sends_only_the_changed_cues_by_id(page: Page) -> None:
+    now = [IDED[0] | {"text": "Hello"}, c(2200, 2400, "new") | {"id": "e1"}, IDED[2]]  # n2 deleted, e1 added
+    assert call(page, "changes.js", "changesFrom", IDED, now) == [
+        {"id": "n1", "cue": c(0, 2000, "Hello")}, {"id": "e1", "cue": c(2200, 2400, "new")}, {"id": "n2", "cue": None}]
+    assert call(page, "changes.js", "changesFrom", IDED, [dict(x) for x in IDED]) == []
+    assert call(page, "changes.js", "changedIds", IDED, now) == ["n1", "e1", "n2"]
+    # put: in place when the times stay, at its time when they change or it is new; null removes.
+    assert [x["id"] for x in call(page, "changes.js", "put", IDED, "n1", IDED[0] | {"start_ms": 7000,
+                                                                                   "end_ms": 7500})] == [
+        "n2", "n3", "n1"]
+    assert [x["id"] for x in call(page, "changes.js", "put", IDED, "e9", c(2100, 2200, "x") | {"id": "e9"})] == [
+        "n1", "e9", "n2", "n3"]
+    assert call(page, "changes.js", "put", IDED, "n2", None) == [IDED[0], IDED[2]]
+    assert call(page, "changes.js", "replay", IDED, call(page, "changes.js", "patchOf", IDED, now)) == [
+        now[0], now[1], now[2]]
+    # reconcile: a cue that came back the same is the old object (the view leaves its row alone).
+    assert run(page, f"""
+      const changes = await import("/editor/changes.js");
+      const old = cues.fromServer({json.dumps(IDED)});
+      const next = changes.reconcile(old, cues.fromServer({json.dumps([IDED[0], IDED[1] | {"text": "x"}])}));
+      return [next[0] === old[0], next[1] === old[1], next[1].text];
+    """) == [True, False, "x"]
+
+
+def test_undo_leaves_a_caption_someone_else_changed_and_says_whose_change_kept_it(page: Page) -> None:
+    result = run(page, f"""
+      const changes = await import("/editor/changes.js");
+      const base = cues.fromServer({json.dumps(IDED)});
+      // Bob edits caption 3, then caption 1; Ann's save to caption 2 merges in.
+      let mine = cues.editText(base, 2, "Bob's fix.");
+      let h = history.record(history.empty(), base, mine, {{}});
+      const later = cues.editText(mine, 0, "Bob again");
+      h = history.record(h, mine, later, {{}});
+      const merged = changes.put(later, "n2", {{...later[1], text: "Ann's fix,"}});
+      h = history.supersede(h, ["n2"], {{author: "Ann", revision: 4}});
+      const one = history.undo(h, merged);
+      const two = history.undo(one.history, one.cues);
+      const three = history.undo(two.history, two.cues);
+      // A step over a caption Ann changed since: marked (supersede), or found changed at undo time.
+      const over = history.record(history.empty(), base, cues.editText(base, 1, "Bob's"), {{}});
+      const marked = history.undo(history.supersede(over, ["n2"], {{author: "Ann", revision: 4}}),
+                                  cues.editText(base, 1, "Ann's"));
+      const changedSince = history.undo(over, cues.editText(base, 1, "Ann's"));
+      return {{texts: [one.cues.map((c) => c.text), two.cues.map((c) => c.text)], three,
+               marked: [marked.cues[1].text, marked.skipped.map((s) => [s.id, s.by]), marked.applied.length,
+                        history.canRedo(marked.history)],
+               changedSince: [changedSince.cues[1].text, changedSince.skipped.map((s) => s.id)]}};
+    """)
+    assert result["texts"] == [["Welcome to our short film", "Ann's fix,", "Bob's fix."],
+                               ["Welcome to our short film", "Ann's fix,", "You are not alone."]]
+    assert result["three"] is None  # nothing more to undo, and Ann's fix is still there
+    assert result["marked"] == ["Ann's", [["n2", {"author": "Ann", "revision": 4}]], 0, False]
+    assert result["changedSince"] == ["Ann's", ["n2"]]
+    # What the editor says about it, in plain words.
+    skipped = {"applied": [], "skipped": [{"id": "n2", "by": {"author": "Ann", "revision": 4}}]}
+    assert call(page, "history.js", "skippedText", "undo", skipped, IDED) == (
+        "Not undone: caption 2 (Ann changed it in revision 4): their change stays")
+    partly = {"applied": [{"id": "n1"}], "skipped": [{"id": "n3"}]}
+    assert call(page, "history.js", "skippedText", "redo", partly, IDED) == (
+        "Redone, except caption 3 (changed since by someone else): their change stays")
+
+
+def test_undo_of_a_split_and_a_merge_puts_the_cues_back_by_id(page: Page) -> None:
+    result = run(page, f"""
+      const base = cues.fromServer({json.dumps(IDED)});
+      const split = cues.splitAt(base, 1, 20, {{id: "e2"}});
+      let h = history.record(history.empty(), base, split, {{before: "n2", after: "e2"}});
+      const merged = cues.mergeWithNext(split, 0);
+      h = history.record(h, split, merged, {{before: "n1", after: "n1"}});
+      const one = history.undo(h, merged);
+      const two = history.undo(one.history, one.cues);
+      const again = history.redo(two.history, two.cues);
+      return [one.cues.map((c) => c.id), one.selected, two.cues.map((c) => [c.id, c.text]), two.selected,
+              again.cues.map((c) => c.id)];
+    """)
+    assert result == [["n1", "n2", "e2", "n3"], "n1",
+                      [[x["id"], x["text"]] for x in IDED], "n2", ["n1", "n2", "e2", "n3"]]
+
+
+def test_merge_messages_name_the_revisions_and_the_captions(page: Page) -> None:
+    assert call(page, "saving.js", "revisionsText", [{"number": 4, "author": "Ann"}]) == "Ann's revision 4"
+    assert call(page, "saving.js", "revisionsText", [{"number": 4, "author": "Ann"}, {"number": 5, "author": "Bo"},
+                                                     {"number": 6, "author": "Cy"}]) == (
+        "Ann's revision 4, Bo's revision 5 and Cy's revision 6")
+    assert call(page, "saving.js", "captionsText", ["n3"], IDED) == "caption 3"
+    assert call(page, "saving.js", "captionsText", ["n3", "n1", "gone"], IDED) == (
+        "captions 1 and 3, a caption they deleted")
+    assert call(page, "revisions.js", "whose", {"changed_by": "Ann", "changed_in": 4}) == "Ann's change in revision 4"
