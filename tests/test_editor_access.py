@@ -4,6 +4,7 @@ one caption) and a real H.264 video made by ffmpeg, so that every check has a li
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from pipeline.captions import guards, segment
+from pipeline.captions import guards, quality, segment
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.models import AssetState, Cue, Rendition, RenditionKind, Word
@@ -24,6 +25,10 @@ from pipeline.web.app import create_app
 from tests.conftest import asset_awaiting_review, live_app, make_project
 from tests.media import silent_video
 from tests.test_editor import WCAG_TAGS
+from tests.test_editor_modules import call
+from tests.test_editor_modules import page as module_page
+
+__all__ = ["module_page"]  # tests/test_editor_modules.py's fixture: a page that imports the editor's modules
 
 TEXTS = ["Welcome to our safeguarding video.", "If something online worries you,", "talk to an adult you trust.",
          "You can call childline on 0800 1111.", "Mrs Patel is our safeguarding lead.", "Her door is always open.",
@@ -100,7 +105,7 @@ def _focused_cue(page: Page) -> int:
     return int(page.evaluate("Number(document.activeElement.closest('.cue').dataset.index)")) + 1
 
 
-def _flag_states(editor: Editor, page: Page, asset_id: str) -> dict[str, str]:
+def _flag_states(page: Page, asset_id: str) -> dict[str, str]:
     found = page.evaluate(f"fetch('/api/assets/{asset_id}/captions/en/flags').then((r) => r.json())")
     return {f["word"]: f["state"] for f in found["flags"]}
 
@@ -120,7 +125,7 @@ def test_next_and_previous_flag_visit_every_flag_of_every_caption_in_order(edito
         assert "_" not in _status(page)  # plain words, never the internal names
     # Both flags of caption 4, then caption 5's, then round again.
     assert visited == [(4, "childline"), (4, "0800"), (5, "Patel"), (4, "childline")]
-    assert _status(page).startswith("Caption 4: Check “childline” (low confidence). 3 flagged words open")
+    assert _status(page).startswith("Caption 4: check “childline” (low confidence). 3 flagged words open")
     page.keyboard.press("Alt+Shift+n")
     assert (_focused_cue(page), _selected_text(page)) == (5, "Patel")
     assert "possible name of a person or place" in _status(page)
@@ -147,14 +152,14 @@ def test_mark_checked_is_one_key_and_a_corrected_word_no_longer_asks_to_be_check
     assert _status(page).startswith("“0800” in caption 4 marked checked by Ann Reviewer; 1 flagged word open")
     # Marking it checked saved the correction first, so that the check is of the text the server has.
     assert editor.latest(asset_id)[3].text == "You can call Childline on 0800 1111."
-    assert _flag_states(editor, page, asset_id) == {"childline": "corrected", "0800": "checked", "Patel": "open"}
+    assert _flag_states(page, asset_id) == {"childline": "corrected", "0800": "checked", "Patel": "open"}
     # The caption's flag line follows the server's states after a reload too, and a checked flag can be reopened.
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert "Check" not in flags.inner_text() and flags.locator("button").inner_text() == "Reopen"
     flags.locator("button").click()
     page.wait_for_function("() => document.getElementById('save-status').textContent.includes('open again')")
-    assert _flag_states(editor, page, asset_id)["0800"] == "open"
+    assert _flag_states(page, asset_id)["0800"] == "open"
     _close(page)
 
 
@@ -162,7 +167,7 @@ def test_tab_goes_start_end_text_and_the_waveform_is_a_keyboard_control(editor: 
     asset_id = editor.asset("tab.mp4")
     page = _open(browser, editor, asset_id)
     page.locator("#cue-list .start").first.focus()
-    order = []
+    order: list[str] = []
     while not order or order[-1] != "Start of caption 2":
         order.append(page.evaluate("document.activeElement.getAttribute('aria-label')"))
         page.keyboard.press("Tab")
@@ -246,6 +251,44 @@ def test_the_live_caption_follows_an_edit_while_paused_and_never_covers_the_cont
     _close(page)
 
 
+def test_slowed_playback_near_flags_is_an_option_off_by_default(editor: Editor, browser: Browser) -> None:
+    page = _open(browser, editor, editor.asset("slow.mp4"))
+    assert not page.is_checked("#slow-flags")
+    page.evaluate("const v = document.getElementById('video'); v.muted = true; v.currentTime = 10.2; v.play()")
+    page.wait_for_function("() => document.getElementById('video').currentTime > 11")
+    assert page.evaluate("document.getElementById('video').playbackRate") == 1  # off: full speed at "childline"
+    page.check("#slow-flags")
+    page.evaluate("document.getElementById('video').currentTime = 10.9")  # 0.3 s before "childline"
+    page.wait_for_function("() => document.getElementById('video').playbackRate === 0.75")
+    page.evaluate("document.getElementById('video').currentTime = 20")  # no flag near: back to full speed
+    page.wait_for_function("() => document.getElementById('video').playbackRate === 1")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_checked("#slow-flags")  # remembered on this computer
+    _close(page)
+
+
+def test_autosave_resumes_as_soon_as_a_name_is_typed_and_leaving_unsaved_work_warns(editor: Editor,
+                                                                                   browser: Browser) -> None:
+    asset_id = editor.asset("name.mp4")
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # no name remembered
+    page.goto(f"{editor.url}/assets/{asset_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#cue-list .text").first.fill("Welcome, everyone.")
+    page.wait_for_function("() => document.getElementById('save-status').textContent.startsWith('Type your name')")
+    page.locator("#reviewer-name").focus()
+    page.keyboard.type("Bo Checker")  # the field is never left
+    _saved(page)
+    assert editor.latest(asset_id)[0].text == "Welcome, everyone."
+    assert editor.catalog.revisions(asset_id, "en")[0].author == "Bo Checker"
+    page.on("dialog", lambda dialog: dialog.dismiss())  # stay on the page
+    page.locator("#cue-list .text").nth(1).fill("Unsaved for now.")
+    with page.expect_event("dialog") as warned:
+        page.close(run_before_unload=True)
+    assert warned.value.type == "beforeunload"
+    page.context.close()
+
+
 def _visible_and_uncovered(page: Page) -> None:
     """No sideways scrolling; the focused element inside the viewport and under no sticky or fixed element."""
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
@@ -294,7 +337,7 @@ def test_approve_is_refused_with_open_flags_and_accepted_with_a_reason(editor: E
     asset_id = editor.asset("approve.mp4")
     page = _open(browser, editor, asset_id)
     links = page.locator("#open-items-list a")
-    assert links.count() == 3 and links.first.inner_text() == "Caption 4: Check “childline” (low confidence)"
+    assert links.count() == 3 and links.first.inner_text() == "Caption 4: check “childline” (low confidence)"
     page.click("#approve")
     page.wait_for_function("() => document.getElementById('decide-status').textContent.startsWith('Not approved')")
     assert editor.catalog.get(asset_id).state is AssetState.AWAITING_REVIEW
@@ -308,7 +351,8 @@ def test_approve_is_refused_with_open_flags_and_accepted_with_a_reason(editor: E
     page.wait_for_function("() => document.getElementById('decide-status').textContent.startsWith('Approved by')")
     assert editor.catalog.get(asset_id).state is AssetState.APPROVED
     assert page.inner_text("#review-status") == "approved"
-    assert "with 3 flagged words to check unchecked" in page.inner_text("#decide-status")
+    assert page.inner_text("#decide-status").startswith(
+        "Approved by Ann Reviewer with 3 unchecked items: Names and the number checked against the school's letter.")
     # An edit sends it back to review, and the header says so after the save.
     page.locator("#cue-list .text").first.fill("Welcome to our safeguarding film.")
     _saved(page)
@@ -359,3 +403,71 @@ def test_correcting_and_approving_ten_captions_with_three_flags_by_keyboard(edit
     assert editor.latest(asset_id)[3].text == "You can call Childline on 0800 1111."
     assert presses == 16
     _close(page)
+
+
+# -- the pure modules behind it (flags.js, waveform-keys.js, quality.js figures, decide.js, gate.js), imported in
+# the page of tests/test_editor_modules.py: literal values, inputs deep-frozen.
+
+
+def _flag(key: str, word: str, start_ms: int, state: str = "open") -> dict[str, Any]:
+    return {"key": key, "word": word, "start_ms": start_ms, "end_ms": start_ms + 300, "labels": ["low confidence"],
+            "cue_id": "", "state": state, "by": None}
+
+
+ROWS = [{"id": "a", "start_ms": 0, "end_ms": 2000, "text": "the the cat"},
+        {"id": "b", "start_ms": 2500, "end_ms": 5000, "text": "Call childline now."}]
+FLAGS = [_flag("k3", "childline", 3000), _flag("k2", "the", 400), _flag("k1", "the", 100)]
+
+
+def test_flags_are_walked_in_caption_and_time_order_and_found_in_the_text(module_page: Page) -> None:
+    def walk(flags: list[dict[str, Any]], index: int, key: str | None, step: int = 1) -> tuple[int, str] | None:
+        found = call(module_page, "flags.js", "nextFlag", ROWS, flags, {"index": index, "key": key}, step)
+        return None if found is None else (found["index"], found["flag"]["key"])
+
+    assert walk(FLAGS, 0, None) == (0, "k1")
+    assert walk(FLAGS, 0, "k1") == (0, "k2") and walk(FLAGS, 0, "k2") == (1, "k3") and walk(FLAGS, 1, "k3") == (0, "k1")
+    assert walk(FLAGS, 0, "k1", -1) == (1, "k3") and walk(FLAGS, 1, None, -1) == (1, "k3")
+    checked = [FLAGS[0], _flag("k2", "the", 400, "checked"), FLAGS[2]]
+    assert walk(checked, 0, "k1") == (1, "k3")  # open flags only while any are open
+    assert walk([_flag("k2", "the", 400, "checked")], 1, None) == (0, "k2")  # then every flag
+    assert walk([], 0, None) is None
+    # Each "the" at its own occurrence; a word changed since shows as corrected (case counts).
+    second = call(module_page, "flags.js", "nextFlag", ROWS, FLAGS, {"index": 0, "key": "k1"}, 1)
+    assert call(module_page, "flags.js", "wordRange", ROWS, FLAGS, second) == {"start": 4, "end": 7}
+    fixed = {**ROWS[1], "text": "Call Childline now."}
+    assert call(module_page, "flags.js", "shownState", fixed, FLAGS[0]) == "corrected"
+    assert call(module_page, "flags.js", "shownState", ROWS[1], FLAGS[0]) == "open"
+    described = call(module_page, "flags.js", "describe", {"flag": FLAGS[0], "state": "open"})
+    assert described == "Check “childline” (low confidence)"
+    assert call(module_page, "flags.js", "flagToCheck", ROWS, FLAGS, {"index": 0, "key": "k2"})["flag"]["key"] == "k2"
+    assert call(module_page, "flags.js", "flagToCheck", ROWS, FLAGS, {"index": 1, "key": None})["flag"]["key"] == "k3"
+
+
+def test_the_waveform_keys_and_zoom(module_page: Page) -> None:
+    keys = [{"key": "ArrowRight"}, {"key": "ArrowLeft", "shiftKey": True}, {"key": "+"}, {"key": "-"},
+            {"key": "["}, {"key": "]"}, {"key": "Home"}, {"key": "a"}, {"key": "ArrowRight", "altKey": True}]
+    assert [call(module_page, "waveform-keys.js", "waveKey", k) for k in keys] == [
+        {"move": 100}, {"move": -1000}, {"zoom": 1}, {"zoom": -1}, {"set": "start_ms"}, {"set": "end_ms"},
+        {"to": "start"}, None, None]
+    assert [call(module_page, "waveform-keys.js", "zoomBy", z, s) for z, s in [(1, 1), (16, 1), (1, -1), (4, -1)]] == [
+        2, 16, 1, 2]
+    assert call(module_page, "waveform-keys.js", "waveWindow", 40000, 4, 20000) == {"from": 15000, "to": 25000}
+    assert call(module_page, "waveform-keys.js", "waveWindow", 40000, 4, 1000) == {"from": 0, "to": 10000}
+    assert call(module_page, "waveform-keys.js", "waveWindow", 40000, 4, 39000) == {"from": 30000, "to": 40000}
+
+
+def test_figures_in_words_and_what_approval_would_leave_open(module_page: Page) -> None:
+    children = dataclasses.asdict(quality.rules_for("children"))
+    spoken = [f["spoken"] for f in call(module_page, "quality.js", "figures",
+                                        {"start_ms": 0, "end_ms": 1200, "text": "One\ntwo\nthree"}, children)]
+    assert spoken == ["reading speed 10.8 characters a second, within the target of 15",
+                      "longest line 5 characters, 3 lines, over the limit of 2 lines",
+                      "on screen 1.2 seconds, under the target of 1.5 seconds"]
+    problems = [{"cue": 1, "level": "error", "message": "too fast to read", "value": 18.3, "limit": 17},
+                {"cue": 2, "level": "warning", "message": "fast to read", "value": 16, "limit": 15}]
+    items = call(module_page, "decide.js", "openItems", ROWS, FLAGS, problems)
+    assert [(i["kind"], i["cue"]) for i in items] == [("flag", 1), ("flag", 1), ("error", 1), ("flag", 2)]
+    assert items[2]["text"] == "too fast to read (18.3; the limit is 17)"
+    assert call(module_page, "decide.js", "itemsText", items) == "3 flagged words to check and 1 error"
+    answer = {"flags": [], "asset_state": "approved", "decision": "no speech: nothing to caption"}
+    assert call(module_page, "gate.js", "gateFields", answer) == {"flags": [], "assetState": "approved"}

@@ -10,7 +10,7 @@ import * as Flags from "./flags.js";
 // What approval would leave unchecked, in caption order: [{kind: "flag" | "error", cue (1-based), key, text}].
 export function openItems(cues, flags, problems) {
   const open = Flags.placed(cues, flags).filter((p) => p.state === "open")
-    .map((p) => ({kind: "flag", cue: p.index + 1, key: p.flag.key, text: Flags.describe(p)}));
+    .map((p) => ({kind: "flag", cue: p.index + 1, key: p.flag.key, text: Flags.describe(p, {lower: true})}));
   const errors = problems.filter((p) => p.level === "error")
     .map((p) => ({kind: "error", cue: p.cue, key: null, text: `${p.message} (${p.value}; the limit is ${p.limit})`}));
   return [...open, ...errors].sort((a, b) => a.cue - b.cue);
@@ -91,9 +91,10 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
     if (answer.ok) {
       shown = null;
       editor.update({assetState: answer.body.state || "approved"});
-      const open = itemsText(openItems(editor.state.cues, editor.state.flags, editor.state.problems));
-      say(`Approved by ${name}${reason && open ? `, with ${open} unchecked: ${reason}` : ""}. `
-          + `Publish with: pipeline publish ${assetId}`);
+      // As the share page says it: "Approved with N unchecked items: reason".
+      const open = openItems(editor.state.cues, editor.state.flags, editor.state.problems).length;
+      say(`Approved by ${name}${reason && open ? ` with ${plural(open, "unchecked item", "unchecked items")}: `
+          + reason : ""}. Publish with: pipeline publish ${assetId}`);
       return;
     }
     if (answer.status === 422 && Array.isArray(answer.body.open_items)) {

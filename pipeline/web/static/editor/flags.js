@@ -94,11 +94,12 @@ export function flagToCheck(cues, flags, {index, key = null}) {
 
 export const openCount = (cues, flags) => placed(cues, flags).filter((p) => p.state === "open").length;
 
-// What one flag says on its caption and in announcements, in plain words.
-export function describe(p) {
+// What one flag says on its caption and in announcements, in plain words; after "Caption 4: ", `lower` starts
+// it with a small letter.
+export function describe(p, {lower = false} = {}) {
   const {flag, state} = p;
   const what = `“${bareWord(flag.word) || flag.word.trim()}” (${(flag.labels || []).join(", ")})`;
-  if (state === "open") return `Check ${what}`;
+  if (state === "open") return `${lower ? "check" : "Check"} ${what}`;
   if (state === "checked") return `${what} checked${flag.by ? ` by ${flag.by}` : ""}`;
   return `${what} corrected`;
 }

@@ -34,7 +34,8 @@ const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 export function installGate(editor, api, {assetId, language, saving, select, seekTo}) {
   const gate = gateApi(api, {assetId, language});
   const announce = (message) => editor.view.announce(message);
-  const openLeft = () => plural(Flags.openCount(editor.state.cues, editor.state.flags), "flagged word", "flagged words");
+  const openLeft = () => plural(Flags.openCount(editor.state.cues, editor.state.flags), "flagged word",
+                                "flagged words");
 
   function goTo(p) {
     const {cues, flags} = editor.state;
@@ -49,9 +50,9 @@ export function installGate(editor, api, {assetId, language, saving, select, see
     const p = Flags.nextFlag(cues, flags, {index: selected, key: flagKey}, direction);
     if (!p) { announce("No flagged words in these captions"); return; }
     goTo(p);
-    const open = Flags.openCount(cues, flags);
-    announce(`Caption ${p.index + 1}: ${Flags.describe(p)}. ${open ? `${openLeft()} open; Alt+K marks it checked`
-      : "Every flagged word is checked or corrected"}`);
+    const left = Flags.openCount(cues, flags) ? `${openLeft()} open; Alt+K marks it checked`
+      : "Every flagged word is checked or corrected";
+    announce(`Caption ${p.index + 1}: ${Flags.describe(p, {lower: true})}. ${left}`);
   }
 
   function replaceFlag(flag) {
@@ -75,7 +76,10 @@ export function installGate(editor, api, {assetId, language, saving, select, see
     const {cues, flags, selected, flagKey} = editor.state;
     const p = Flags.flagToCheck(cues, flags, {index: selected, key: flagKey});
     if (!p) { announce(`Caption ${selected + 1} has no flagged words; Alt+N goes to the next one`); return; }
-    if (p.state !== "open") { announce(`${Flags.describe(p)}: nothing left to check in caption ${selected + 1}`); return; }
+    if (p.state !== "open") {
+      announce(`${Flags.describe(p)}: nothing left to check in caption ${selected + 1}`);
+      return;
+    }
     setState(p, "check");
   }
 
