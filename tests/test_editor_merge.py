@@ -206,8 +206,8 @@ def test_history_shows_per_caption_differences_and_comments_reach_the_next_revie
     bob.wait_for_selector("#compare-list li")
     [change] = [bob.locator("#compare-list li").nth(i) for i in range(bob.locator("#compare-list li").count())]
     assert change.inner_text().startswith(f"Caption 3, text changed by {ANN} in revision")
-    assert change.locator("del").inner_text().replace("\n", " ") == original[2].text.replace("\n", " ")
-    assert change.locator("ins").inner_text() == "A new third caption."
+    assert change.locator("del").inner_text().split() == ["removed:", *original[2].text.split()]
+    assert change.locator("ins").inner_text().split() == "added: A new third caption.".split()
     assert bob.locator("#events-list li").count() >= 1  # the asset's states and decisions, oldest first
     # Bob resolves the comment: it leaves the caption, the list says who resolved it.
     note.get_by_role("button", name=f"Resolve {ANN}'s comment on caption 3").click()

@@ -578,3 +578,14 @@ def test_merge_messages_name_the_revisions_and_the_captions(page: Page) -> None:
     assert call(page, "saving.js", "captionsText", ["n3", "n1", "gone"], IDED) == (
         "captions 1 and 3, a caption they deleted")
     assert call(page, "revisions.js", "whose", {"changed_by": "Ann", "changed_in": 4}) == "Ann's change in revision 4"
+
+
+def test_word_differences_between_two_texts(page: Page) -> None:
+    assert call(page, "revisions.js", "wordDiff", "I'll line is here\nfor you.", "Childline is here\nfor you.") == [
+        {"kind": "removed", "text": "I'll line "}, {"kind": "added", "text": "Childline "},
+        {"kind": "same", "text": "is here\nfor you."}]
+    assert call(page, "revisions.js", "wordDiff", "a b c", "a c d") == [
+        {"kind": "same", "text": "a "}, {"kind": "removed", "text": "b "}, {"kind": "same", "text": "c "},
+        {"kind": "added", "text": "d"}]
+    assert call(page, "revisions.js", "wordDiff", "", "new") == [{"kind": "added", "text": "new"}]
+    assert call(page, "revisions.js", "wordDiff", "same", "same") == [{"kind": "same", "text": "same"}]

@@ -28,6 +28,46 @@ export function differenceNodes(change, {was = "Was", now = "Now"} = {}) {
   return [...side(was, before, "del"), ...side(now, after, "ins")];
 }
 
+// Two texts word by word: [{kind: "same" | "removed" | "added", text}], the longest run of words kept in
+// common (a table of common suffixes; captions are short). Spaces and line breaks stay with the word before.
+export function wordDiff(before, after) {
+  const split = (text) => text.match(/\S+\s*/g) ?? [];
+  const [a, b] = [split(before), split(after)];
+  const same = (x, y) => x.trim() === y.trim();
+  const table = Array.from({length: a.length + 1}, () => new Array(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      table[i][j] = same(a[i], b[j]) ? table[i + 1][j + 1] + 1 : Math.max(table[i + 1][j], table[i][j + 1]);
+    }
+  }
+  const parts = [];
+  const push = (kind, text) => {
+    const last = parts[parts.length - 1];
+    if (last && last.kind === kind) last.text += text; else parts.push({kind, text});
+  };
+  let [i, j] = [0, 0];
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && same(a[i], b[j])) { push("same", b[j]); i++; j++; }
+    else if (i < a.length && (j === b.length || table[i + 1][j] >= table[i][j + 1])) push("removed", a[i++]);
+    else push("added", b[j++]);
+  }
+  return parts;
+}
+
+// Where a caption's times changed: from when to when.
+function timingNodes({before, after}) {
+  return before.start_ms === after.start_ms && before.end_ms === after.end_ms ? []
+    : [` (was ${timing(before)}, now ${timing(after)})`];
+}
+
+// A changed text as one line: what went struck through (<del>), what came underlined (<ins>); a screen reader
+// hears "removed" and "added", which it may not say for the marks themselves.
+function wordNodes(before, after) {
+  const said = (words) => el("span", {className: "visually-hidden", textContent: words});
+  return wordDiff(before, after).map((part) => (part.kind === "same" ? el("span", {textContent: part.text})
+    : el(part.kind === "removed" ? "del" : "ins", {}, [said(`${part.kind}: `), part.text])));
+}
+
 // "Ann's change in revision 4", or what the caption was before anyone changed it.
 export function whose(change) {
   return change.changed_by ? `${change.changed_by}'s change in revision ${change.changed_in}` : "the automatic draft";
@@ -78,7 +118,9 @@ export function installRevisions(editor, api, saving) {
     $("compare-list").replaceChildren(...changes.map((change) => el("li", {}, [
       `Caption ${change.position}, ${KINDS[change.kind] ?? change.kind}`
         + `${change.changed_by ? ` by ${change.changed_by} in revision ${change.changed_in}` : ""}:`,
-      ...differenceNodes(change, {was: "removed", now: "added"}),
+      ...(change.before && change.after ? [" ", ...wordNodes(change.before.text, change.after.text),
+                                           ...timingNodes(change)]
+        : differenceNodes(change, {was: "removed", now: "added"})),
     ])));
     $("compare-status").textContent = changes.length
       ? `Revision ${to} differs from revision ${from} in ${changes.length} caption${changes.length === 1 ? "" : "s"}`
