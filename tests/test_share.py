@@ -154,7 +154,9 @@ def test_unreviewed_publishing_is_explicit_and_the_page_says_so(tmp_path: Path, 
         project.cli("run", check=True)
         assets = {a["source"]: a for a in project.cli_json("status")}
         asset = assets["urgent.mp4"]
-        # A video without speech has nothing to review: it is published without --allow-unreviewed.
+        # A video without speech is published once a reviewer decides that it needs no captions (#15).
+        assert project.cli_json("publish") == []
+        project.cli("approve", assets["silent.mp4"]["id"], "--reviewer", "Ann Example", "--no-speech", check=True)
         [no_speech] = project.cli_json("publish")
         assert no_speech["id"] == assets["silent.mp4"]["id"]
         refused = project.cli("publish", "--allow-unreviewed")
