@@ -53,10 +53,12 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
   function render(state) {
     const items = shown || openItems(state.cues, state.flags, state.problems);
     const summary = itemsText(items);
-    $("open-items-text").textContent = items.length
-      ? `Approving now would leave ${summary}. Check each one (the links go to its caption), or give a reason `
-        + "to approve anyway."
-      : "Nothing is left to check: every flagged word is checked or corrected and there are no errors.";
+    $("open-items-text").textContent = state.cues.length === 0
+      ? "No captions to approve: under “No speech”, decide that there is nothing to caption, or add captions "
+        + "for the music and sounds."
+      : items.length ? `Approving now would leave ${summary}. Check each one (the links go to its caption), or `
+        + "give a reason to approve anyway."
+        : "Nothing is left to check: every flagged word is checked or corrected and there are no errors.";
     renderItems(items);
     $("override").hidden = items.length === 0;
     const decided = Boolean(state.decision?.no_speech_decided_by); // no_speech alone: captions without a cue
