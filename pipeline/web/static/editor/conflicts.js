@@ -54,7 +54,8 @@ export function installConflicts(editor, {decided}) {
     });
     const node = el("section", {className: "conflict cue-conflict"}, [
       title,
-      version(`${who}'s version, revision ${conflict.theirs_revision}`, conflict.theirs, `${who} deleted this caption.`),
+      version(`${who}'s version, revision ${conflict.theirs_revision}`, conflict.theirs,
+              `${who} deleted this caption.`),
       version("Your version", conflict.mine, "You deleted this caption."),
       el("p", {}, [mine, " ", theirs]),
       el("label", {htmlFor: own.id, textContent: "Or write the caption yourself"}), own, use,

@@ -99,6 +99,7 @@ export function skippedText(direction, result, cues) {
     return item.by ? `${where} (${item.by.author} changed it in revision ${item.by.revision})`
       : `${where} (changed since by someone else)`;
   });
-  const what = result.applied.length ? `${direction === "undo" ? "Undone" : "Redone"}, except ` : `Not ${direction}ne: `;
+  const what = result.applied.length ? `${direction === "undo" ? "Undone" : "Redone"}, except `
+    : `Not ${direction}ne: `;
   return `${what}${kept.join(", ")}: their change stays`;
 }

@@ -179,8 +179,10 @@ export function installRevisions(editor, api, saving) {
     if (!preview.ok) { announce(`Not imported: ${detail(preview)}`); return; }
     if (!preview.body.changes.length) { announce(`${file.name} has the same captions as the latest revision`); return; }
     choose({title: `Import captions from ${file.name}`, verb: "Import", changes: preview.body.changes,
-            async apply(ids) {
-              const made = await api.importFile(file.name, content, editor.state.base, name, false, ids);
+            // Every caption ticked: the whole file (ids null), so that captions the file adds come too (the
+            // server gives those new ids on each reading).
+            async apply(ids, all) {
+              const made = await api.importFile(file.name, content, editor.state.base, name, false, all ? null : ids);
               await done(made, ["Not imported", `${file.name}: ${ids.length} caption(s) imported`]);
             }});
   }
@@ -189,11 +191,12 @@ export function installRevisions(editor, api, saving) {
   $("import").addEventListener("click", importFile);
   $("choice-cancel").addEventListener("click", () => { closeChoice(); announce("Nothing changed"); });
   $("choice-apply").addEventListener("click", async () => {
-    const ids = [...$("choice-list").querySelectorAll("input:checked")].map((box) => box.dataset.id);
+    const boxes = [...$("choice-list").querySelectorAll("input")];
+    const ids = boxes.filter((box) => box.checked).map((box) => box.dataset.id);
     if (!ids.length) { announce("Tick the captions to take, or Cancel"); return; }
     const {apply} = offer;
     closeChoice();
-    await apply(ids);
+    await apply(ids, ids.length === boxes.length);
   });
   saving.onChange(refresh);
   return {refresh, restore};

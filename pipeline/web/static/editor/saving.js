@@ -50,7 +50,10 @@ export function installSaving(editor, api, {assetId, autosaveMs}) {
   function unsaved() {
     clearTimeout(autosave);
     const waiting = editor.state.conflicts.length;
-    if (waiting) { announce(`Unsaved: decide the ${waiting} caption${waiting === 1 ? "" : "s"} you both changed`); return; }
+    if (waiting) {
+      announce(`Unsaved: decide the ${waiting} caption${waiting === 1 ? "" : "s"} you both changed`);
+      return;
+    }
     announce("Unsaved changes");
     autosave = setTimeout(save, autosaveMs);
   }
