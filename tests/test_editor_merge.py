@@ -126,6 +126,18 @@ def test_a_caption_both_changed_is_decided_per_caption_next_to_it(workspace: Wor
     latest = workspace.latest()
     assert [c.text for c in latest[:3]] == ["Bob's first.", "Ann's second.", "Bob's third."]
     assert [c.text for c in latest[3:]] == [c.text for c in original[3:]]
+    # Now Ann, on her older revision, changes caption 3 that Bob changed: she writes a text of her own there.
+    ann.locator("#cue-list .text").nth(2).fill("Ann's third.")
+    ann.keyboard.press("Control+s")
+    ann.wait_for_selector("#cue-list li:nth-child(3) .cue-conflict")
+    assert ann.evaluate("document.activeElement.textContent") == f"Keep mine (replaces {BOB}'s change)"
+    own = ann.locator("#cue-list li:nth-child(3) .cue-conflict .own-text")
+    assert own.input_value() == "Ann's third."
+    own.fill("Bob's and Ann's third.")
+    ann.locator("#cue-list li:nth-child(3) .cue-conflict .use-own").click()
+    _status(ann, "Saved revision")
+    assert [c.text for c in workspace.latest()[:3]] == ["Bob's first.", "Ann's second.", "Bob's and Ann's third."]
+    assert _text(ann, 1) == "Bob's first."  # Bob's caption 1 reached her with the rebase
     ann.close()
     bob.close()
 
