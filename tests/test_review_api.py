@@ -113,6 +113,13 @@ def test_restore_and_import_preview_name_whose_change_each_caption_replaces(tmp_
     chosen = client.post(f"{url}/import", json={"name": "old.srt", "content": srt, "base_revision": 4,
                                                 "author": "Cy", "ids": [second["id"]]}, headers=csrf)
     assert [c["text"] for c in chosen.json()["cues"]] == ["Talk to an adult.", "you trust!"]
+    longer = srt + "\n3\n00:00:06,000 --> 00:00:07,000\n[music]\n"
+    [added] = [c for c in client.post(f"{url}/import", json={"name": "more.srt", "content": longer, "base_revision": 5,
+                                                              "preview": True}, headers=csrf).json()["changes"]
+               if c["kind"] == "added"]
+    only_added = client.post(f"{url}/import", json={"name": "more.srt", "content": longer, "base_revision": 5,
+                                                    "author": "Cy", "ids": [added["id"]]}, headers=csrf)
+    assert [c["text"] for c in only_added.json()["cues"]] == ["Talk to an adult.", "you trust!", "[music]"]
 
 
 def test_history_lists_summaries_compares_any_two_revisions_and_shows_events_and_comments(tmp_path: Path) -> None:

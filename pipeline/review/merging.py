@@ -10,8 +10,8 @@ choice about that very caption (the same rule as git's three-way merge, applied 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -52,10 +52,6 @@ class Difference:
     after: Cue | None
 
 
-def new_id() -> str:
-    return "s" + secrets.token_hex(6)
-
-
 def with_id(cue: Cue, cue_id: str) -> Cue:
     return Cue(cue.start_ms, cue.end_ms, cue.text, cue_id)
 
@@ -81,7 +77,8 @@ def check_ids(cues: Sequence[Cue]) -> None:
 
 def identify(base: Sequence[Cue], cues: Sequence[Cue]) -> list[Cue]:
     """`cues` (from a file, or an editor that sends no ids) with ids: a cue lined up with a base cue, by the
-    sequence of texts and then by position within a replaced run, takes that cue's id; the rest get new ones."""
+    sequence of texts and then by position within a replaced run, takes that cue's id; the rest get new ones,
+    made from their position, times and text (the same on every read of the same file)."""
     if all(c.id for c in cues):
         return list(cues)
     taken = {c.id for c in cues if c.id}
@@ -95,7 +92,18 @@ def identify(base: Sequence[Cue], cues: Sequence[Cue]) -> list[Cue]:
             if not new.id and old.id not in taken:
                 result[b1 + offset] = with_id(new, old.id)
                 taken.add(old.id)
-    return [c if c.id else with_id(c, new_id()) for c in result]
+    return [c if c.id else with_id(c, _file_id(i, c, taken)) for i, c in enumerate(result)]
+
+
+def _file_id(index: int, cue: Cue, taken: set[str]) -> str:
+    """A new caption's id from what it is, so that reading the same file twice names it the same (an import's
+    preview and the import itself agree on it)."""
+    digest = hashlib.sha256(f"{index}:{cue.start_ms}:{cue.end_ms}:{cue.text}".encode()).hexdigest()
+    found = "f" + digest[:11]
+    while found in taken:
+        found = "f" + hashlib.sha256(found.encode()).hexdigest()[:11]
+    taken.add(found)
+    return found
 
 
 def apply(base: Sequence[Cue], changes: Sequence[Change]) -> list[Cue]:
