@@ -4,11 +4,15 @@
 // drawing is view.js; find.js and saving.js change the state only through update() and edit() below.
 
 import {createApi, detail} from "./api.js";
+import {installComments} from "./comments.js";
 import * as Cues from "./cues.js";
 import {installFind} from "./find.js";
+import * as Flags from "./flags.js";
+import {installGate, observing} from "./gate.js";
 import * as History from "./history.js";
 import {installShortcuts, installToolbar} from "./keys.js";
-import {flaggedWords} from "./quality.js";
+import {installPlayer} from "./player.js";
+import {installRevisions} from "./revisions.js";
 import {installSaving} from "./saving.js";
 import {formatTime, parseTime} from "./times.js";
 import {createView} from "./view.js";
@@ -18,24 +22,34 @@ const RULES = Object.freeze({...DATA.rules}); // the server's quality.Rules
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 const list = $("cue-list");
+// Every answer that carries the flags or the asset's state updates them (gate.js).
 const api = createApi({assetId: DATA.asset.id, language: DATA.language,
-                       csrf: document.querySelector('meta[name="csrf-token"]').content});
-const view = createView(document, {rules: RULES, words: DATA.words, durationMs: DATA.asset.duration_ms});
+                       csrf: document.querySelector('meta[name="csrf-token"]').content,
+                       fetch: observing(window.fetch.bind(window), (body) => gate?.received(body))});
+const view = createView(document, {rules: RULES, durationMs: DATA.asset.duration_ms});
 
 let state = Object.freeze({
-  cues: Object.freeze([]), // [{start_ms, end_ms, text}], frozen (cues.js)
+  cues: Object.freeze([]), // [{id, start_ms, end_ms, text}], frozen (cues.js)
   base: 0, // the revision the cues were loaded from or last saved as
+  baseCues: Object.freeze([]), // that revision's cues: a save sends what differs from them (changes.js)
   problems: [], // the server's quality report of the last saved revision
   selected: 0, // index of the cue the tools act on
   dirty: false,
   saving: false,
-  conflict: null, // the server's 409 answer while a conflict is shown
+  conflicts: Object.freeze([]), // the captions both I and someone else changed, until each is decided (409)
   blocked: "", // why the last save was refused (422): no retry until the next change
   history: History.empty(),
   peaks: {peaks_per_second: 50, peaks: []}, // the waveform
+  zoom: 1, // the waveform's zoom (waveform-keys.js)
+  flags: Object.freeze(Flags.fromWords(DATA.words)), // the server's flags and their states (flags.js)
+  flagKey: null, // the flag Alt+N last went to: Alt+K marks it checked
+  decision: null, // the no-speech decision, {no_speech, no_speech_decided_by, no_speech_reason} | null
+  assetState: DATA.asset.state, // the asset's state now, for the header
 });
 
-const STATUS_FIELDS = ["cues", "problems", "base", "dirty", "conflict"];
+const STATUS_FIELDS = ["cues", "problems", "base", "dirty", "conflicts", "flags", "decision", "assetState"];
+let gate = null; // gate.js: flags, the decision, line breaks (installed below, once the saving is)
+const rowExtras = []; // what each caption's row shows besides the caption: conflicts, comments
 const nowMs = () => (video ? Math.round(video.currentTime * 1000) : 0);
 const seekTo = (ms) => { if (video) video.currentTime = ms / 1000 + 0.001; };
 const announce = (message) => view.announce(message);
@@ -44,41 +58,59 @@ const announce = (message) => view.announce(message);
 function update(change) {
   const before = state;
   state = Object.freeze({...before, ...change});
-  if (state.cues !== before.cues) view.renderCues(state.cues);
-  if (STATUS_FIELDS.some((field) => state[field] !== before[field])) view.renderStatus(state);
+  if (state.cues !== before.cues || state.flags !== before.flags) view.renderCues(state.cues, state.flags);
+  view.markSelected(state.selected);
+  if (STATUS_FIELDS.some((field) => state[field] !== before[field])) {
+    view.renderStatus(state);
+    gate?.decisions.changed(state, before);
+  }
+  if (state.cues !== before.cues || state.conflicts !== before.conflicts) rowExtras.forEach((render) => render(state));
   redraw();
 }
 
 function redraw() {
-  view.highlight(state.cues, nowMs());
-  view.drawWaveform(state.cues, state.selected, nowMs(), state.peaks);
+  const typing = document.activeElement?.classList?.contains("text") && list.contains(document.activeElement);
+  view.highlight(state.cues, nowMs(), typing ? state.selected : -1);
+  view.drawWaveform(state.cues, state.selected, nowMs(), state.peaks, state.zoom);
 }
+
 
 function select(index, caret, end) {
   if (index !== state.selected) update({selected: index});
   view.focusCue(index, caret, end);
 }
 
-// An edit: recorded for undo (a keystroke, `typing`, may join the one before), then unsaved until the autosave.
+// An edit: recorded for undo, per caption (a keystroke, `typing`, may join the one before), then unsaved until
+// the autosave.
 function edit(cues, selected, {caret, focus = true, typing = null} = {}) {
-  const history = History.record(state.history, {cues: state.cues, selected: state.selected}, typing);
+  const ids = {before: state.cues[state.selected]?.id, after: cues[selected]?.id};
+  const history = History.record(state.history, state.cues, cues, ids, typing);
   update({cues, selected, history, dirty: true, blocked: ""});
   if (focus) view.focusCue(selected, caret);
   saving.unsaved();
 }
 
+// Undo or redo, caption by caption: a caption someone else changed since (their save merged in) is left as it
+// is, and the message says whose change kept it.
 function travel(step, name) {
-  const done = step(state.history, {cues: state.cues, selected: state.selected});
+  const done = step(state.history, state.cues);
   if (!done) { announce(`Nothing to ${name}`); return; }
-  const selected = Cues.clampIndex(done.entry.cues, done.entry.selected);
-  update({cues: done.entry.cues, selected, history: done.history, dirty: true, blocked: ""});
+  const at = done.cues.findIndex((c) => c.id === done.selected);
+  const selected = Cues.clampIndex(done.cues, at === -1 ? state.selected : at);
+  update({cues: done.cues, selected, history: done.history, dirty: true, blocked: ""});
   view.focusCue(selected);
   saving.unsaved();
+  if (done.skipped.length) announce(History.skippedText(name, done, state.cues));
 }
 
-function retime(result, field) {
+// `focus` false (a time typed in the field of caption `from`): the focus is left alone, so that Tab goes on to
+// the next field; when the new time moved the caption, to its field in the row it moved to.
+function retime(result, field, focus = true, from = -1) {
   if (!result) return;
-  edit(result.cues, result.index);
+  edit(result.cues, result.index, {focus});
+  if (!focus && result.index !== from && list.children[result.index]) {
+    list.children[result.index].querySelector(field === "start_ms" ? ".start" : ".end").focus();
+  }
   const at = formatTime(result.cues[result.index][field]);
   announce(`Caption ${result.index + 1} ${field === "start_ms" ? "starts" : "ends"} at ${at}`);
 }
@@ -94,20 +126,26 @@ const actions = {
   "start-later"() { nudge("start_ms", Cues.NUDGE_MS); },
   "end-earlier"() { nudge("end_ms", -Cues.NUDGE_MS); },
   "end-later"() { nudge("end_ms", Cues.NUDGE_MS); },
-  split() {
+  // Split and merge take their line breaks from the server's segmenter (gate.js laidOut), not a rule of their own.
+  async split() {
     const index = state.selected;
     const box = view.textBox(index);
     if (!state.cues[index] || !box) return;
-    const cues = Cues.splitAt(state.cues, index, box.selectionStart,
-                              {words: DATA.words, charsPerLine: RULES.chars_per_line});
-    if (!cues) { announce("Put the text cursor between two words of a caption to split it there"); return; }
+    const before = state.cues;
+    const flat = Cues.splitAt(before, index, box.selectionStart, {words: DATA.words});
+    if (!flat) { announce("Put the text cursor between two words of a caption to split it there"); return; }
+    const cues = await gate.laidOut(before, flat, [index, index + 1]);
+    if (!cues) { announce("The caption changed while it was being split; split it again"); return; }
     edit(cues, index + 1, {caret: 0});
     announce(`Caption ${index + 1} split in two at ${formatTime(cues[index].end_ms)}`);
   },
-  merge() {
+  async merge() {
     const index = state.selected;
-    const cues = Cues.mergeWithNext(state.cues, index, RULES.chars_per_line);
-    if (!cues) { announce("There is no next caption to merge with"); return; }
+    const before = state.cues;
+    const flat = Cues.mergeWithNext(before, index);
+    if (!flat) { announce("There is no next caption to merge with"); return; }
+    const cues = await gate.laidOut(before, flat, [index]);
+    if (!cues) { announce("The captions changed while they were being merged; merge them again"); return; }
     edit(cues, index);
     announce(`Captions ${index + 1} and ${index + 2} merged`);
   },
@@ -125,21 +163,7 @@ const actions = {
   },
   undo() { travel(History.undo, "undo"); },
   redo() { travel(History.redo, "redo"); },
-  "next-flag"() {
-    const count = state.cues.length;
-    for (let step = 1; step <= count; step++) {
-      const index = (state.selected + step) % count;
-      const [word] = flaggedWords(state.cues[index], DATA.words);
-      if (!word) continue;
-      const text = word.text.trim();
-      const at = state.cues[index].text.indexOf(text);
-      if (at >= 0) select(index, at, at + text.length); else select(index);
-      seekTo(state.cues[index].start_ms);
-      announce(`Caption ${index + 1}: check "${text}" (${word.flags.join(", ")})`);
-      return;
-    }
-    announce("No flagged words left");
-  },
+  waveform() { player.focus(); },
   find() { $("find-panel").hidden = false; $("find-text").focus(); },
   save() { saving.save(); },
   help() { $("help").showModal(); },
@@ -157,10 +181,7 @@ if (video) {
   video.addEventListener("timeupdate", redraw);
   video.addEventListener("seeked", redraw);
 }
-$("waveform").addEventListener("click", (event) => {
-  const box = event.target.getBoundingClientRect();
-  seekTo(((event.clientX - box.left) / box.width) * (DATA.asset.duration_ms || 0));
-});
+list.addEventListener("focusout", () => requestAnimationFrame(redraw)); // the live caption: back to the playhead
 
 const indexOf = (event) => Number(event.target.closest(".cue")?.dataset.index ?? -1);
 
@@ -181,7 +202,7 @@ list.addEventListener("input", (event) => {
   if (!event.target.classList.contains("text")) return;
   const index = indexOf(event);
   edit(Cues.editText(state.cues, index, event.target.value), index,
-       {focus: false, typing: {cue: index, at: Date.now()}});
+       {focus: false, typing: {cue: state.cues[index]?.id, at: Date.now()}});
   if ($("pause-typing").checked && video && !video.paused) video.pause();
 });
 list.addEventListener("change", (event) => {
@@ -195,7 +216,7 @@ list.addEventListener("change", (event) => {
     return;
   }
   event.target.removeAttribute("aria-invalid");
-  retime(Cues.setTime(state.cues, indexOf(event), field, ms), field);
+  retime(Cues.setTime(state.cues, indexOf(event), field, ms), field, false, indexOf(event));
 });
 
 installShortcuts(document, {
@@ -209,7 +230,21 @@ installToolbar(document.querySelector(".toolbar"), (action) => actions[action]()
 
 const editor = {get state() { return state; }, update, edit, view};
 const saving = installSaving(editor, api, {assetId: DATA.asset.id, autosaveMs: DATA.autosave_ms});
+const comments = installComments(editor, api, saving);
+rowExtras.push(saving.render, comments.render);
+installRevisions(editor, api, saving);
 installFind(editor);
+const player = installPlayer(editor, {video, durationMs: DATA.asset.duration_ms || 0, nowMs, setNow});
+gate = installGate(editor, api, {assetId: DATA.asset.id, language: DATA.language, saving, select, seekTo});
+Object.assign(actions, gate.actions);
+gate.decisions.changed(state);
+
+// Autosave resumes as soon as a name is typed, not only when the name field is left.
+$("reviewer-name").addEventListener("input", (event) => {
+  if (!event.target.value.trim()) return;
+  event.target.removeAttribute("aria-invalid");
+  if (state.dirty) saving.unsaved();
+});
 
 $("pause-typing").checked = localStorage.getItem("pause-typing") === "1";
 $("pause-typing").addEventListener("change", (event) => {
