@@ -19,9 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from playwright.sync_api import Browser, Page
 
-from pipeline.captions import guards, quality, vtt
-from pipeline.models import Cue, Word
-from pipeline.review import decisions
+from pipeline.captions import quality, vtt
+from pipeline.models import Cue
 from tests.conftest import Project
 
 STATIC = Path(__file__).resolve().parents[1] / "pipeline" / "web" / "static"
@@ -384,24 +383,6 @@ def test_figures_take_their_levels_from_the_rules(page: Page) -> None:
     assert [(f["label"], f["level"], f["limit"]) for f in fast] == [
         ("18.3 characters/s", "error", "target at most 15"), ("22 characters/line", "ok", "at most 37"),
         ("1.2 s", "warning", "1.5–6 s")]
-
-
-def test_flagged_words_are_those_of_the_servers_report(page: Page) -> None:
-    cues = [Cue(0, 2000, "Call 0800 1111 now"), Cue(2200, 4000, "Thanks for watching"), Cue(9000, 9500, "x")]
-    flagged = [guards.FlaggedWord(Word(800, 1200, " 0800", 0.91), (guards.Flag.PHONE_NUMBER,)),
-               guards.FlaggedWord(Word(2300, 2600, " Thanks", 0.456), (guards.Flag.BOILERPLATE,
-                                                                        guards.Flag.LOW_CONFIDENCE)),
-               guards.FlaggedWord(Word(2100, 2200, " now", 0.2), (guards.Flag.LOW_CONFIDENCE,)),
-               guards.FlaggedWord(Word(5000, 5200, " lost", 0.3), (guards.Flag.NO_SPEECH,)),
-               guards.FlaggedWord(Word(3000, 3300, " for", 0.99), ())]
-    words = guards.word_rows(flagged)
-    expected = [dataclasses.asdict(v) | {"level": v.level.value} for v in decisions._flag_warnings(cues, flagged)]
-    found = call(page, "quality.js", "flagWarnings", [dataclasses.asdict(cue) for cue in cues], words)
-    assert _violation_rows(found) == _violation_rows(expected)
-    # Under each caption: the flagged words of its window that its text still has.
-    shown = [[w["text"] for w in call(page, "quality.js", "flaggedWords", dataclasses.asdict(cue), words)]
-             for cue in cues]
-    assert shown == [[" 0800", " now"], [" Thanks"], []]
 
 
 # -- api.js and keys.js ----------------------------------------------------------------------------------------

@@ -277,8 +277,11 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
 
     @api.get("/assets/{asset_id}/captions/{language}/compare", response_model_by_alias=True,
              summary="The captions that differ between two revisions, each naming who last changed it")
-    def compare(asset_id: str, language: str, older: int = Query(alias="from", ge=1),
-                newer: int = Query(alias="to", ge=1)) -> CompareOut:
+    def compare(asset_id: str, language: str, older: int | None = Query(default=None, alias="from", ge=1),
+                newer: int | None = Query(default=None, alias="to", ge=1)) -> CompareOut:
+        """`to` defaults to the latest revision, `from` to the one before `to`."""
+        newer = newer or latest_number(asset_id, language)
+        older = older or max(newer - 1, 1)
         found = editing.compare(settings, catalog, catalog.get(asset_id), language, older, newer)
         return CompareOut(from_revision=older, to_revision=newer, changes=_differences(found))
 

@@ -57,9 +57,6 @@ export function createApi({assetId, language, csrf, fetch: send = window.fetch.b
     comments: () => call("GET", `${captions}/comments`),
     comment: (cueId, author, text) => call("POST", `${captions}/comments`, {cue_id: cueId, author, text}),
     resolveComment: (id, author) => call("POST", `${captions}/comments/${id}/resolve`, {author}),
-    approve: (reviewer, revision, overrideReason) => call("POST", `${asset}/approve`, {
-      reviewer, revisions: {[language]: revision}, override_reason: overrideReason || null,
-    }),
     requestChanges: (reviewer, note) => call("POST", `${asset}/request-changes`, {reviewer, note}),
   };
 }

@@ -1,5 +1,5 @@
 // The caption quality rules of `pipeline captions check` (pipeline/captions/quality.py `check`), applied in the
-// editor to the cues being edited, and the flagged-word rule of pipeline/review/decisions.py `_flag_warnings`.
+// editor to the cues being edited. (Flagged words and their states come from the server: flags.js.)
 // The numbers are data: `rules` is the server's quality.Rules (dataclasses.asdict), sent in the page's
 // editor-data. Only the logic is repeated here, rule for rule, with Python's string lengths, whitespace and
 // rounding, so that both report the same violations (tests/test_editor_modules.py compares them).
@@ -124,28 +124,4 @@ function spokenFigure(what, found, names, target) {
   if (v.rule === "lines") return `${what}, ${v.value} lines, over the limit of ${v.limit} lines`;
   if (v.rule === "duration" && v.value < v.limit) return `${what}, under the ${kind} of ${limit} seconds`;
   return `${what}, over the ${kind} of ${limit}${v.rule === "duration" ? " seconds" : ""}`;
-}
-
-// -- flagged words ---------------------------------------------------------------------------------------
-
-const FLAG_WINDOW_MS = 500; // a word belongs to the cue it starts in, or one that ends up to 0.5 s before it
-const bare = (text) => text.toLowerCase().replace(/[^\p{L}\p{N}']/gu, "");
-const inWindow = (cue, word) => cue.start_ms <= word.start_ms && word.start_ms < cue.end_ms + FLAG_WINDOW_MS;
-
-// The flagged words (the editor-data `words` with flags) shown under `cue`: those in its window that its text
-// still has. A word the reviewer has changed drops out.
-export function flaggedWords(cue, words) {
-  const present = new Set(cue.text.split(/\s+/).map(bare));
-  return words.filter((w) => w.flags.length && inWindow(cue, w) && present.has(bare(w.text)));
-}
-
-// decisions._flag_warnings: each flag of each word as a warning on the first cue whose window holds the word (cue 0:
-// none), as `pipeline captions check ID` lists them.
-export function flagWarnings(cues, words) {
-  return words.flatMap((w) => {
-    const index = cues.findIndex((c) => inWindow(c, w)) + 1;
-    return w.flags.map((flag) => ({cue: index, start_ms: w.start_ms, rule: `word:${flag}`, level: "warning",
-                                   value: pyRound(w.probability), limit: 0,
-                                   message: `check "${w.text}" (${flag.replaceAll("_", " ")})`}));
-  });
 }
