@@ -156,9 +156,9 @@ def test_jobs_start_once_and_a_lost_one_is_revived(catalog: Catalog) -> None:
     asset = catalog.add_asset("9" * 64, "j.mp4", 1)
     assert book.queue(asset.id, "ingest") and not book.queue(asset.id, "ingest")
     assert book.start(asset.id, "ingest", "transcode@w1") == 1
-    assert book.requeue_stale(asset.id, now() - timedelta(minutes=5)) is None  # touched a moment ago
-    revived = book.requeue_stale(asset.id, now() + timedelta(seconds=1))
-    assert revived is not None and (revived.stage, revived.state) == ("ingest", JobState.QUEUED)
+    assert book.requeue_stale(asset.id, now() - timedelta(minutes=5)) == []  # touched a moment ago
+    [revived] = book.requeue_stale(asset.id, now() + timedelta(seconds=1))
+    assert (revived.stage, revived.state) == ("ingest", JobState.QUEUED)
     assert book.start(asset.id, "ingest", "transcode@w2") == 2
     assert book.finish(asset.id, "ingest", stages.ready_groups) == ("caption", "ladder")  # both at once (#19)
     assert book.start(asset.id, "ingest", "transcode@w1") is None  # a late duplicate of a finished job

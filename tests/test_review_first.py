@@ -20,7 +20,8 @@ from playwright.sync_api import Browser
 
 from pipeline import config, runner
 from pipeline.catalog import Catalog
-from pipeline.models import AssetState, Cue, RenditionKind
+from pipeline.media import encode
+from pipeline.models import AssetState, Cue, Probe, RenditionKind
 from pipeline.review import editing
 from pipeline.stages import caption, proxy
 from pipeline.web.app import create_app
@@ -148,3 +149,19 @@ def test_a_kill_mid_ladder_after_a_save_keeps_the_save_and_a_rerun_finishes_it(p
     assert "Saved during the ladder." in (settings.output_dir / asset.id / caption.caption_path("en")).read_text()
     assert [r.author for r in catalog.revisions(asset.id, "en")] == ["Ann Reviewer", caption.AUTOMATIC]  # newest first
     catalog.close()
+
+
+def test_which_masters_are_their_own_proxy_and_the_size_of_the_others() -> None:
+    def probe(video: str, pixels: str = "yuv420p", audio: str = "aac", width: int = 1920,
+              height: int = 1080) -> Probe:
+        return Probe("mov,mp4", 60_000, width, height, 0, 30.0, bool(audio), 2 if audio else 0, video, pixels, audio)
+
+    assert encode.browser_plays(probe("h264")) and encode.browser_plays(probe("h264", audio=""))
+    assert encode.browser_plays(probe("h264", audio="mp3"))
+    assert not encode.browser_plays(probe("hevc"))  # an iPhone's
+    assert not encode.browser_plays(probe("h264", pixels="yuv420p10le"))  # 10-bit H.264 plays nowhere
+    assert not encode.browser_plays(probe("h264", audio="pcm_s16le"))  # a camera's PCM sound
+    assert encode.proxy_size(probe("hevc")) == (640, 360)
+    assert encode.proxy_size(probe("hevc", width=1080, height=1920)) == (360, 640)  # portrait stays portrait
+    assert encode.proxy_size(probe("hevc", width=320, height=240)) == (320, 240)  # never enlarged
+    assert encode.proxy_size(probe("hevc", width=1440, height=1080)) == (480, 360)

@@ -82,18 +82,22 @@ class JobBook:
                 return None
             return int(conn.execute(sa.select(jobs.c.attempts).where(self._where(asset_id, stage))).scalar() or 0)
 
-    def requeue_stale(self, asset_id: str, older_than: datetime) -> JobRecord | None:
-        """An active job not touched since `older_than` lost its task (a Redis restart without persistence, a
-        coordinator killed between recording and sending): mark it queued again, once. Returns it, to send."""
+    def requeue_stale(self, asset_id: str, older_than: datetime) -> list[JobRecord]:
+        """The active jobs not touched since `older_than` and held by no live task lost their tasks (a Redis
+        restart without persistence, a coordinator killed between recording and sending): mark them queued
+        again, once. Returns them, to send (an asset's caption and ladder jobs may both have been lost)."""
+        stamp = now()
         with self.engine.begin() as conn:
             stale = conn.execute(jobs.update().where(
                 (jobs.c.asset_id == asset_id) & jobs.c.state.in_([s.value for s in ACTIVE_JOB_STATES])
-                & (jobs.c.updated_at < older_than)).values(state=JobState.QUEUED.value, updated_at=now()))
-            if stale.rowcount != 1:
-                return None
-            row = conn.execute(sa.select(jobs).where((jobs.c.asset_id == asset_id) & (
-                jobs.c.state == JobState.QUEUED.value))).first()
-        return _record(row) if row else None
+                & (jobs.c.updated_at < older_than)
+                & (jobs.c.lease_owner.is_(None) | (jobs.c.lease_expires_at < stamp)))
+                .values(state=JobState.QUEUED.value, updated_at=stamp))
+            if not stale.rowcount:
+                return []
+            rows = conn.execute(sa.select(jobs).where((jobs.c.asset_id == asset_id) & (
+                jobs.c.state == JobState.QUEUED.value) & (jobs.c.updated_at == stamp))).all()
+        return [_record(row) for row in rows]
 
     def _set(self, asset_id: str, stage: str, state: JobState, error: str | None = None) -> None:
         with self.engine.begin() as conn:

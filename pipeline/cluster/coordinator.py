@@ -81,16 +81,17 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
 def _revive(settings: Settings, catalog: Catalog, book: JobBook, store: ObjectStore, app: Celery, master: Path,
             asset: Asset) -> Queued:
     """An asset with a job under way is left alone, unless nothing has touched the job for longer than a task
-    can be hidden by a vanished worker and nobody holds the asset: its task was lost, and is sent again."""
+    can be hidden by a vanished worker and no task holds it: its task was lost, and is sent again."""
     name = fsutil.display_name(master)
     cutoff = now() - timedelta(seconds=settings.cluster.visibility_timeout_seconds + runner.LEASE_SECONDS)
-    lease = catalog.lease(asset.id)
-    revived = None if lease and lease[1] > now() else book.requeue_stale(asset.id, cutoff)
-    if revived is None:
+    revived = book.requeue_stale(asset.id, cutoff)
+    if not revived:
         return Queued(master, asset, None, note=f"{name}: already queued or running (`pipeline status`)")
     send_master(store, master, asset.sha256)
-    cluster_app.send(app, settings, revived.stage, asset.id)
-    return Queued(master, asset, revived.stage, note=f"{name}: its {revived.stage} task was lost; sent again")
+    for record in revived:
+        cluster_app.send(app, settings, record.stage, asset.id)
+    stages_sent = " and ".join(r.stage for r in revived)
+    return Queued(master, asset, stages_sent, note=f"{name}: its {stages_sent} task was lost; sent again")
 
 
 def unfinished(catalog: Catalog, asset_ids: list[str]) -> list[Asset]:
