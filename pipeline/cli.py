@@ -33,6 +33,7 @@ from pipeline.executor import Executor
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
 from pipeline.review import decisions as review
 from pipeline.review import editing, flags
+from pipeline.stages import transcode
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.ui import TerminalReporter, format_table
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                          description=help_text)
         return parsed
 
-    p = add("run", "process new masters: ingest, transcode, draft captions")
+    p = add("run", "process new masters: ingest, a proxy and draft captions for review, then the ladder")
     p.add_argument("masters", nargs="*", metavar="MASTER", help="files to process (default: every file in "
                    "[paths] masters)")
     p.add_argument("--wait", action="store_true", help="distributed mode: follow the queued masters until the "
@@ -179,6 +180,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
                  "duration_ms": a.duration_ms, "updated_at": a.updated_at.isoformat(),
                  **({"stage": a.stage, "progress": a.progress} if a.state is AssetState.PROCESSING else {}),
                  **({"error": a.error} if a.state is AssetState.FAILED else {}),
+                 **({"renditions": transcode.ladder_note(catalog, a)} if a.state in runner.REVIEWING else {}),
                  **({"jobs": [{"stage": j.stage, "state": j.state.value, "attempts": j.attempts, "worker": j.worker,
                                "error": j.error} for j in jobs if j.asset_id == a.id]} if jobs is not None else {})}
                 for a in assets]
@@ -190,7 +192,8 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     def state(a: Asset) -> str:
         if a.state is AssetState.PROCESSING and a.stage:
             return f"processing ({a.stage} {a.progress or 0:.0%})"
-        return a.state.value
+        ladder = transcode.ladder_note(catalog, a) if a.state in runner.REVIEWING else None
+        return f"{a.state.value} (captions ready, {ladder})" if ladder else a.state.value
 
     print(format_table([(a.id, state(a), f"v{a.version}", a.source, a.error or "") for a in assets],
                        ("ID", "STATE", "VER", "SOURCE", "ERROR")))

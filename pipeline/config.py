@@ -161,7 +161,8 @@ class ClusterSettings:
     work_bucket: str = _setting("pipeline-work", "distributed: private bucket on [storage] endpoint for masters "
                                 "and outputs on their way between machines")
     max_attempts: int = _setting(3, "a stage that fails this many times (error, or its worker killed) stops, "
-                                 "and the asset is failed with the reason", low=1, high=20)
+                                 "and the asset is failed with the reason; a failed ladder leaves the captions "
+                                 "in review", low=1, high=20)
     visibility_timeout_seconds: int = _setting(3600, "a task taken by a worker that vanished is handed to "
                                                "another after this long; a task still running then is not "
                                                "run twice", low=10, high=86_400)

@@ -22,6 +22,7 @@ class RenditionKind(enum.StrEnum):
     POSTER = "poster"
     THUMBNAIL = "thumbnail"
     BURNED = "burned"  # the top rung with the approved captions drawn on the picture
+    PROXY = "proxy"  # what the editor plays until the ladder is done (#19); never published
 
 
 class CaptionState(enum.StrEnum):
@@ -42,6 +43,9 @@ class Probe:
     fps: float
     has_audio: bool
     audio_channels: int
+    video_codec: str = ""  # ffprobe's codec names and pixel format: whether a browser plays the master (#19)
+    pixel_format: str = ""
+    audio_codec: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Asset:
     publication: str | None  # the random part of the object keys while published
     created_at: datetime
     updated_at: datetime
+    # Why the ladder of an asset already in review failed (#19): the captions stay reviewable meanwhile.
+    ladder_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,10 +197,11 @@ ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.RETRY
 @dataclass(frozen=True)
 class JobRecord:
     asset_id: str
-    stage: str  # a queue of stages.STAGES, run as one task: "transcode" (ingest and transcode) or "caption"
+    stage: str  # a group of stages.STAGES, run as one task: "ingest" (and proxy), "caption" or "ladder"
     state: JobState
     attempts: int  # how many times a worker started it
     worker: str | None  # the Celery worker that started it last, e.g. "transcode@gpu-1"
     error: str | None
     queued_at: datetime
-    updated_at: datetime
+    updated_at: datetime  # when a finished job ended
+    started_at: datetime | None = None  # when its last attempt started

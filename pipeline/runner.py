@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 STAGES = stages.STAGES  # the order, defined once (pipeline/stages/__init__.py)
 PROGRESS_SAVE_SECONDS = 1.0
 RUNNABLE = frozenset({AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED})
+# In review while its ladder may still be unfinished (#19): a run finishes the ladder and leaves the state alone.
+REVIEWING = frozenset({AssetState.AWAITING_REVIEW, AssetState.APPROVED})
 LEASE_SECONDS = 120  # how long a claim lasts without renewal: a run renews it every RENEW_SECONDS
 RENEW_SECONDS = 20
 # Tests only: "transcode@0.5" kills the run with SIGKILL when the transcode stage reaches 50%, "caption@done"
@@ -128,12 +130,34 @@ def progress_hook(catalog: Catalog, asset_id: str, stage: str, report: Callable[
     return hook
 
 
-class Heartbeat:
-    """Renews this run's lease on one asset in the background while the stages work, whether or not they
-    report progress (a loudness pass or a model load can be silent for minutes)."""
+class Lease(Protocol):
+    """A claim that a heartbeat renews: on an asset (here), or on one job of it (cluster/tasks.py)."""
 
-    def __init__(self, catalog: Catalog, asset_id: str, owner: str) -> None:
-        self.catalog, self.asset_id, self.owner = catalog, asset_id, owner
+    def renew(self, until: datetime) -> bool: ...
+    def holder(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class AssetLease:
+    catalog: Catalog
+    asset_id: str
+    owner: str
+
+    def renew(self, until: datetime) -> bool:
+        return self.catalog.renew_lease(self.asset_id, self.owner, until)
+
+    def holder(self) -> str | None:
+        found = self.catalog.lease(self.asset_id)
+        return found[0] if found else None
+
+
+class Heartbeat:
+    """Renews this run's lease on one asset (or on `lease`) in the background while the stages work, whether
+    or not they report progress (a loudness pass or a model load can be silent for minutes)."""
+
+    def __init__(self, catalog: Catalog, asset_id: str, owner: str, lease: Lease | None = None) -> None:
+        self.asset_id = asset_id
+        self.lease = lease or AssetLease(catalog, asset_id, owner)
         self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{asset_id}", daemon=True)
@@ -141,7 +165,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(RENEW_SECONDS):
             try:
-                renewed = self.catalog.renew_lease(self.asset_id, self.owner, lease_until())
+                renewed = self.lease.renew(lease_until())
             except Exception:  # the catalog unreachable for a moment: try again at the next beat
                 log.warning("asset %s: could not renew the lease", self.asset_id, exc_info=True)
                 continue
@@ -151,9 +175,8 @@ class Heartbeat:
 
     def check(self) -> None:
         """Raise LeaseLostError when another run has taken the asset over (this one slept past its lease)."""
-        if self.lost or not self.catalog.renew_lease(self.asset_id, self.owner, lease_until()):
-            found = self.catalog.lease(self.asset_id)
-            holder = found[0] if found else None
+        if self.lost or not self.lease.renew(lease_until()):
+            holder = self.lease.holder()
             raise LeaseLostError(f"asset {self.asset_id}: taken over by another run "
                                  f"({describe_holder(holder) if holder else 'finished'}) while this one was "
                                  "paused; it is left to that run", holder=holder)
@@ -251,9 +274,12 @@ class Runner:
         asset, error = identify(master, self.settings.masters_dir, self.catalog)
         if asset is None:
             return Outcome(master, None, True, error)
+        states = RUNNABLE
         if asset.state not in RUNNABLE:
-            return Outcome(master, asset, False)
-        holder = claim_asset(self.catalog, asset.id, self.owner)
+            if asset.state not in REVIEWING or self.catalog.ladder_done(asset.id):
+                return Outcome(master, asset, False)
+            states = REVIEWING  # in review, its ladder unfinished (a run killed midway): finish the ladder only
+        holder = claim_asset(self.catalog, asset.id, self.owner, states)
         if holder is not None:
             note = (f"{name}: skipped, being processed by another `pipeline run` ({describe_holder(holder)})"
                     if holder else None)
@@ -266,24 +292,44 @@ class Runner:
 
     def _process(self, master: Path, asset: Asset, heartbeat: Heartbeat, index: int, total: int) -> Outcome:
         self.reporter.asset_started(master, asset, index, total)
-        self.catalog.set_state(asset.id, AssetState.PROCESSING,
-                               detail=f"run on {fsutil.printable(str(master))} by {self.owner}")
         job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
+        if self.catalog.get(asset.id).state in RUNNABLE:
+            self.catalog.set_state(asset.id, AssetState.PROCESSING,
+                                   detail=f"run on {fsutil.printable(str(master))} by {self.owner}")
+            failed = self._stages(job, stages.review_stages(), heartbeat)
+            if failed is not None:
+                return failed
+            self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW,
+                                   detail="captions drafted; the renditions follow")
+        return self._stages(job, stages.ladder_stages(), heartbeat) or Outcome(master, self.catalog.get(asset.id),
+                                                                               True)
+
+    def _stages(self, job: Job, names: tuple[str, ...], heartbeat: Heartbeat) -> Outcome | None:
+        """Run these stages; None when they all finished, else the outcome. A failure before the asset is
+        reviewable fails it; a failed ladder leaves the captions in review and is recorded for `pipeline
+        status` (#19): the next run tries it again."""
+        master, asset_id = job.master, job.asset.id
+        ladder = names == stages.ladder_stages()
         try:
-            run_stages(job, tuple(stage.name for stage in STAGES), heartbeat,
+            run_stages(job, names, heartbeat,
                        lambda stage, fraction: self.reporter.stage_progress(stage, fraction, job.asset.duration_ms),
                        self._kill_at)
         except LeaseLostError as exc:
-            return Outcome(master, self.catalog.get(asset.id), False, note=str(exc))
-        except PipelineError as exc:
-            log.debug("asset %s failed", asset.id, exc_info=True)
-            failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=str(exc))
-            return Outcome(master, failed, True, str(exc))
-        except Exception as exc:  # a bug or an OS error (disk full, permissions): this asset only
-            log.exception("asset %s failed unexpectedly", asset.id)
-            message = (f"{fsutil.display_name(master)}: unexpected error {exc!r}; the log in the state folder "
-                       "has the details")
-            failed = self.catalog.set_state(asset.id, AssetState.FAILED, error=message)
+            return Outcome(master, self.catalog.get(asset_id), False, note=str(exc))
+        except Exception as exc:  # a PipelineError; or a bug or an OS error (disk full, permissions): this asset only
+            message = str(exc)
+            if isinstance(exc, PipelineError):
+                log.debug("asset %s failed", asset_id, exc_info=True)
+            else:
+                log.exception("asset %s failed unexpectedly", asset_id)
+                message = (f"{fsutil.display_name(master)}: unexpected error {exc!r}; the log in the state folder "
+                           "has the details")
+            if ladder:
+                self.catalog.set_ladder_error(asset_id, message)
+                return Outcome(master, self.catalog.get(asset_id), True, message)
+            failed = self.catalog.set_state(asset_id, AssetState.FAILED, error=message)
             return Outcome(master, failed, True, message)
-        done = self.catalog.set_state(asset.id, AssetState.AWAITING_REVIEW, detail="captions drafted")
-        return Outcome(master, done, True)
+        if ladder:
+            self.catalog.set_ladder_error(asset_id, None)
+            self.catalog.set_progress(asset_id, None, None)
+        return None

@@ -147,18 +147,28 @@ def test_an_unreachable_postgresql_is_one_line_naming_the_setting() -> None:
 def test_jobs_start_once_and_a_lost_one_is_revived(catalog: Catalog) -> None:
     from datetime import timedelta
 
+    from pipeline import stages
     from pipeline.catalog import now
     from pipeline.catalog.jobs import JobBook
     from pipeline.models import JobState
 
     book = JobBook(catalog)
     asset = catalog.add_asset("9" * 64, "j.mp4", 1)
-    assert book.queue(asset.id, "transcode") and not book.queue(asset.id, "transcode")
-    assert book.start(asset.id, "transcode", "transcode@w1") == 1
-    assert book.requeue_stale(asset.id, now() - timedelta(minutes=5)) is None  # touched a moment ago
-    revived = book.requeue_stale(asset.id, now() + timedelta(seconds=1))
-    assert revived is not None and (revived.stage, revived.state) == ("transcode", JobState.QUEUED)
-    assert book.start(asset.id, "transcode", "transcode@w2") == 2
-    book.finish(asset.id, "transcode", "caption")
-    assert book.start(asset.id, "transcode", "transcode@w1") is None  # a late duplicate of a finished job
+    assert book.queue(asset.id, "ingest") and not book.queue(asset.id, "ingest")
+    assert book.start(asset.id, "ingest", "transcode@w1") == 1
+    assert book.requeue_stale(asset.id, now() - timedelta(minutes=5)) == []  # touched a moment ago
+    [revived] = book.requeue_stale(asset.id, now() + timedelta(seconds=1))
+    assert (revived.stage, revived.state) == ("ingest", JobState.QUEUED)
+    assert book.start(asset.id, "ingest", "transcode@w2") == 2
+    assert book.finish(asset.id, "ingest", stages.ready_groups) == ("caption", "ladder")  # both at once (#19)
+    assert book.start(asset.id, "ingest", "transcode@w1") is None  # a late duplicate of a finished job
     assert book.get(asset.id, "caption").state is JobState.QUEUED  # type: ignore[union-attr]
+    assert book.get(asset.id, "ladder").state is JobState.QUEUED  # type: ignore[union-attr]
+    # Each job has its own lease: the caption and the ladder of one asset are claimed by two workers at once.
+    until = now() + timedelta(minutes=2)
+    assert book.claim(asset.id, "caption", "gpu:1:a", until) and book.claim(asset.id, "ladder", "cpu:2:b", until)
+    assert not book.claim(asset.id, "ladder", "cpu:3:c", until)  # a duplicate delivery waits
+    assert book.renew(asset.id, "ladder", "cpu:2:b", until) and book.holder(asset.id, "ladder") == "cpu:2:b"
+    book.release(asset.id, "ladder", "cpu:2:b")
+    assert book.holder(asset.id, "ladder") is None and book.claim(asset.id, "ladder", "cpu:3:c", until)
+    assert book.finish(asset.id, "caption", stages.ready_groups) == ()  # the ladder has its job already

@@ -136,8 +136,9 @@ def test_workers_share_the_work_survive_a_kill_and_match_the_embedded_mode(clust
         victim = next(r for r in book.all() if r.state is JobState.RUNNING and r.worker and r.worker.endswith("@w1"))
         workers[0].kill()
 
-        def all_finished() -> bool:
-            return all(a.state in (AssetState.AWAITING_REVIEW, AssetState.FAILED) for a in catalog.list_assets())
+        def all_finished() -> bool:  # the captions reviewable and the ladders done (#19)
+            return all(a.state in (AssetState.AWAITING_REVIEW, AssetState.FAILED) for a in catalog.list_assets()) \
+                and all(r.state in (JobState.DONE, JobState.FAILED) for r in book.all())
 
         wait_for("every asset to be processed", all_finished, 600, workers)
         assets = catalog.list_assets()
@@ -149,16 +150,26 @@ def test_workers_share_the_work_survive_a_kill_and_match_the_embedded_mode(clust
         assert done_by == {"w1", "w2"}
 
         status = pipeline(coordinator, "status")
-        assert "Jobs: 0 queued, 0 running, 0 retrying, 8 done, 0 failed" in status.stdout
+        assert "Jobs: 0 queued, 0 running, 0 retrying, 12 done, 0 failed" in status.stdout
         assert "transcode@w2" in status.stdout or "caption@w2" in status.stdout
         listed = json.loads(pipeline(coordinator, "status", "--json").stdout)
         assert [sorted((j["stage"], j["state"]) for j in row["jobs"]) for row in listed] == \
-            [[("caption", "done"), ("transcode", "done")]] * 4
+            [[("caption", "done"), ("ingest", "done"), ("ladder", "done")]] * 4
+
+        # One asset's caption and ladder tasks ran at once, on the caption and transcode queues (#19): each
+        # job's last attempt ran from started_at to updated_at.
+        def overlapped(asset_id: str) -> bool:
+            jobs = {r.stage: r for r in book.for_asset(asset_id)}
+            caption, ladder = jobs["caption"], jobs["ladder"]
+            assert caption.started_at is not None and ladder.started_at is not None
+            return caption.started_at < ladder.updated_at and ladder.started_at < caption.updated_at
+        assert any(overlapped(a.id) for a in assets), [(r.asset_id, r.stage, r.started_at, r.updated_at)
+                                                       for r in book.all()]
 
         # A duplicate delivery of a finished task does nothing.
         events_before = {a.id: len(catalog.events(a.id)) for a in assets}
         app = make_app(config.load(str(coordinator)))
-        result = app.send_task("pipeline.transcode", args=[assets[0].id], queue="transcode")
+        result = app.send_task("pipeline.ladder", args=[assets[0].id], queue="transcode")
         assert "nothing to do, the job is done" in result.get(timeout=120)
         assert {a.id: len(catalog.events(a.id)) for a in catalog.list_assets()} == events_before
     finally:
@@ -207,7 +218,8 @@ def test_a_task_that_keeps_killing_its_worker_stops_after_max_attempts(cluster: 
     assert asset.error in queued.stderr
     caption = JobBook(catalog).get(asset.id, "caption")
     assert caption is not None and caption.state is JobState.FAILED and caption.attempts == 3
-    assert JobBook(catalog).get(asset.id, "transcode").state is JobState.DONE  # type: ignore[union-attr]
+    assert JobBook(catalog).get(asset.id, "ingest").state is JobState.DONE  # type: ignore[union-attr]
+    assert JobBook(catalog).get(asset.id, "ladder").state is not JobState.FAILED  # type: ignore[union-attr]
 
 
 def test_an_unreachable_queue_is_one_line_and_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:

@@ -222,10 +222,17 @@ def test_the_readme_layout_names_every_package_module_and_nothing_that_is_gone()
 
 
 def test_the_task_groups_are_the_stage_order() -> None:
-    from pipeline import runner
+    from pipeline import runner, stages
     from pipeline.cluster.app import QUEUES
     from pipeline.cluster.tasks import GROUPS
 
-    assert [name for _, names in GROUPS for name in names] == [stage.name for stage in runner.STAGES]
-    assert tuple(stage for stage, _ in GROUPS) == QUEUES
-    assert GROUPS == (("transcode", ("ingest", "transcode")), ("caption", ("caption",)))
+    order = [stage.name for stage in runner.STAGES]
+    assert [name for group in GROUPS for name in stages.group_stages(group)] == order
+    assert order == ["ingest", "proxy", "caption", "transcode"]
+    # What a reviewer needs comes first; the ladder continues once the asset is reviewable (#19).
+    assert stages.review_stages() == ("ingest", "proxy", "caption") and stages.ladder_stages() == ("transcode",)
+    assert GROUPS == ("ingest", "caption", "ladder") and QUEUES == ("transcode", "caption")
+    assert stages.ready_groups(set()) == ("ingest",)
+    assert stages.ready_groups({"ingest"}) == ("caption", "ladder")  # in parallel, on their two queues
+    assert stages.ready_groups({"ingest", "caption"}) == ("ladder",)
+    assert stages.review_groups() == ("ingest", "caption")

@@ -21,7 +21,7 @@ from pipeline.captions import vtt
 from pipeline.catalog import Catalog, now
 from pipeline.errors import MediaError
 from pipeline.media import ffmpeg, sniff
-from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue
+from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue, Rendition, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
 from tests.conftest import Project, free_storage_ports
@@ -186,9 +186,11 @@ def test_disk_space_is_checked_before_transcoding(project: Project) -> None:
     [line] = _failed_lines(done.stderr)
     assert done.returncode == 1 and "transcoding clip.mp4 needs up to" in line
     assert "min_free_mb = 999999 MB must stay free" in line and "free some space" in line
+    # The ladder runs after the captions and proxy (#19): its failure leaves them in review, with the reason.
     [asset] = project.cli_json("status")
-    assert asset["state"] == "failed"
-    assert not list((project.root / "output").rglob("*.mp4"))
+    assert asset["state"] == "awaiting_review"
+    assert asset["renditions"].startswith("renditions failed: ") and "free some space" in asset["renditions"]
+    assert not list((project.root / "output").rglob("video_*.mp4"))
 
 
 # -- crashes -------------------------------------------------------------------------------------------------
@@ -237,7 +239,8 @@ def test_killed_at_any_point_a_rerun_finishes_without_redoing_work(project: Proj
     master = speech_video(project.masters / "talk.mp4", "Hello, and thank you for watching.")
     stamps: dict[str, tuple[int, int]] = {}
     asset_id = ""
-    for point in ("ingest@done", "transcode@0.5", "transcode@0.95", "caption@done"):
+    # The order of #19: the captions and the proxy first, then the ladder while the asset is in review.
+    for point in ("ingest@done", "proxy@done", "caption@done", "transcode@0.5", "transcode@0.95"):
         killed = project.cli("run", env={runner.FAULT_KILL_AT: point})
         assert killed.returncode == -signal.SIGKILL, (point, killed.stderr)
         time.sleep(0.2)
@@ -245,7 +248,7 @@ def test_killed_at_any_point_a_rerun_finishes_without_redoing_work(project: Proj
         _catalog_is_sound(project)
         [asset] = project.cli_json("status")
         asset_id = asset["id"]
-        assert asset["state"] == "processing"
+        assert asset["state"] == ("awaiting_review" if point.startswith("transcode") else "processing")
         out = project.root / "output" / asset_id
         _assert_complete_files_are_valid(out)
         if point == "transcode@0.5":
@@ -323,7 +326,7 @@ def test_leases_are_claimed_once_and_taken_over_from_the_dead(tmp_path: Path) ->
 
 
 class _Thief:
-    """A reporter that, while the transcode runs, lets another run take the asset over, as if this run's
+    """A reporter that, while the proxy is made, lets another run take the asset over, as if this run's
     laptop had slept past its lease."""
 
     def __init__(self, catalog: Catalog) -> None:
@@ -334,7 +337,7 @@ class _Thief:
 
     def stage_progress(self, stage: str, fraction: float, media_ms: int | None = None) -> None:
         found = self.catalog.lease(self.asset_id)
-        if stage == "transcode" and fraction >= 1.0 and found and found[0] != "other-host:1:run":
+        if stage == "proxy" and fraction >= 1.0 and found and found[0] != "other-host:1:run":
             assert self.catalog.claim(self.asset_id, "other-host:1:run", now() + timedelta(minutes=2),
                                       runner.RUNNABLE, take_from=found[0])
 
@@ -365,6 +368,11 @@ def _no_speech_asset(settings: config.Settings, catalog: Catalog) -> str:
     vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", [])
     catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.NO_SPEECH, 0,
                                            "faster-whisper", "tiny.en", None, None))
+    # A finished ladder of one rung: publish waits for the ladder (#19).
+    silent_video(settings.output_dir / asset.id / "video_240p.mp4", seconds=1)
+    catalog.replace_renditions(asset.id, [Rendition(asset.id, "mp4-240p", RenditionKind.MP4, "video_240p.mp4", 320,
+                                                    240, (settings.output_dir / asset.id / "video_240p.mp4")
+                                                    .stat().st_size)])
     catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
     # Published only once a reviewer decides it needs no captions (#15).
     review.approve(settings, catalog, catalog.get(asset.id), "Ann", no_speech=True)

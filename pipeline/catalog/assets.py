@@ -64,6 +64,7 @@ class Assets(Store):
             stage=row.stage, progress=row.progress,
             loudness_lufs=row.loudness_i, publication=row.publication,
             created_at=utc(row.created_at) or now(), updated_at=utc(row.updated_at) or now(),
+            ladder_error=row.ladder_error,
         )
 
     def find_by_sha256(self, sha256: str) -> Asset | None:
@@ -111,6 +112,11 @@ class Assets(Store):
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(stage=stage, progress=fraction))
 
+    def set_ladder_error(self, asset_id: str, error: str | None) -> None:
+        """The ladder of an asset already in review failed (or, None, succeeded): its state stays (#19)."""
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(ladder_error=error))
+
     def set_publication(self, asset_id: str, token: str | None) -> None:
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(publication=token))
@@ -121,9 +127,9 @@ class Assets(Store):
                 loudness_i=integrated, loudness_tp=true_peak, loudness_lra=loudness_range))
 
     def set_state(self, asset_id: str, state: AssetState, *, detail: str | None = None,
-                  error: str | None = None) -> Asset:
+                  error: str | None = None, only_from: frozenset[AssetState] | None = None) -> Asset:
         with self._tx() as conn:
-            transition(conn, asset_id, state, detail=detail, error=error)
+            transition(conn, asset_id, state, detail=detail, error=error, only_from=only_from)
         return self.get(asset_id)
 
     def events(self, asset_id: str) -> list[StateEvent]:
@@ -135,13 +141,25 @@ class Assets(Store):
     # -- renditions ---------------------------------------------------------------------------------
 
     def replace_renditions(self, asset_id: str, items: list[Rendition]) -> None:
+        """The ladder's renditions (every kind but the review proxy, which set_proxy keeps)."""
         with self._tx() as conn:
-            conn.execute(renditions.delete().where(renditions.c.asset_id == asset_id))
-            for r in items:
-                conn.execute(renditions.insert().values(
-                    asset_id=asset_id, name=r.name, kind=r.kind.value, path=r.path, width=r.width,
-                    height=r.height, size_bytes=r.size_bytes, codecs=r.codecs, frame_rate=r.frame_rate,
-                    bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth))
+            conn.execute(renditions.delete().where((renditions.c.asset_id == asset_id)
+                                                   & (renditions.c.kind != RenditionKind.PROXY.value)))
+            self._insert_renditions(conn, asset_id, items)
+
+    def set_proxy(self, asset_id: str, proxy: Rendition) -> None:
+        with self._tx() as conn:
+            conn.execute(renditions.delete().where((renditions.c.asset_id == asset_id)
+                                                   & (renditions.c.kind == RenditionKind.PROXY.value)))
+            self._insert_renditions(conn, asset_id, [proxy])
+
+    @staticmethod
+    def _insert_renditions(conn: Connection, asset_id: str, items: list[Rendition]) -> None:
+        for r in items:
+            conn.execute(renditions.insert().values(
+                asset_id=asset_id, name=r.name, kind=r.kind.value, path=r.path, width=r.width,
+                height=r.height, size_bytes=r.size_bytes, codecs=r.codecs, frame_rate=r.frame_rate,
+                bandwidth=r.bandwidth, average_bandwidth=r.average_bandwidth))
 
     def renditions(self, asset_id: str) -> list[Rendition]:
         with self._tx() as conn:
@@ -149,6 +167,10 @@ class Assets(Store):
                                 .order_by(renditions.c.height.desc(), renditions.c.name)).all()
         return [Rendition(r.asset_id, r.name, RenditionKind(r.kind), r.path, r.width, r.height, r.size_bytes, r.codecs,
                           r.frame_rate, r.bandwidth, r.average_bandwidth) for r in rows]
+
+    def ladder_done(self, asset_id: str) -> bool:
+        """The ladder is recorded: the transcode stage records its renditions only once all are made (#19)."""
+        return any(r.kind is RenditionKind.MP4 for r in self.renditions(asset_id))
 
     # -- leases -----------------------------------------------------------------------------------------
     # A `pipeline run` claims an asset before working on it, so that two runs never process it at once (#7).

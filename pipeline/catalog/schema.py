@@ -42,6 +42,8 @@ assets = sa.Table(
     # Migration 2. A run claims an asset with a lease; a crashed run's lease runs out and another may claim it.
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+    # Migration issue 19: the ladder of an asset already in review failed; a run tries it again.
+    sa.Column("ladder_error", sa.Text),
 )
 
 events = sa.Table(
@@ -171,6 +173,11 @@ jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Migration issue 19: a task's lease on its job, so that one asset's caption and ladder tasks run at once
+    # on two workers, while two deliveries of one task never do.
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),  # the last attempt's start; updated_at is its end
 )
 
 
@@ -213,6 +220,14 @@ def _migration_issue15_gate(conn: Connection) -> None:
     caption_approvals.create(conn, checkfirst=True)
 
 
+def _migration_issue19(conn: Connection) -> None:
+    """Review before the ladder (#19): the ladder's error on an asset in review; leases on jobs."""
+    _add_columns(conn, assets, ("ladder_error",))
+    jobs.create(conn, checkfirst=True)
+    _add_columns(conn, jobs, ("lease_owner", "lease_expires_at", "started_at"))
+
+
 # Append new migrations; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
-                                                         _migration_issue15, _migration_issue15_gate)
+                                                         _migration_issue15, _migration_issue15_gate,
+                                                         _migration_issue19)

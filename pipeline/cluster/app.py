@@ -18,8 +18,8 @@ from pipeline import stages
 from pipeline.config import Settings
 from pipeline.errors import ServiceError
 
-# A stage group's queue has its name: GPU machines take only "caption", CPU machines "transcode".
-QUEUES = tuple(queue for queue, _ in stages.groups())
+# Each stage group's task goes to its queue: GPU machines take only "caption", CPU machines "transcode".
+QUEUES = tuple(dict.fromkeys(group.queue for group in stages.GROUPS))
 RESULT_EXPIRES_SECONDS = 7 * 86400
 
 
@@ -50,7 +50,7 @@ def make_app(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=QUEUES[0],
-        task_routes={task_name(name): {"queue": name} for name in QUEUES},
+        task_routes={task_name(group.name): {"queue": group.queue} for group in stages.GROUPS},
         task_serializer="json", result_serializer="json", accept_content=["json"],
         result_expires=RESULT_EXPIRES_SECONDS,
         broker_transport_options=transport,
@@ -78,6 +78,6 @@ def check_broker(app: Celery, settings: Settings) -> None:
 
 def send(app: Celery, settings: Settings, stage: str, asset_id: str) -> None:
     try:
-        app.send_task(task_name(stage), args=[asset_id], queue=stage)
+        app.send_task(task_name(stage), args=[asset_id], queue=stages.group(stage).queue)
     except OperationalError as exc:
         raise _unreachable(settings, exc) from exc

@@ -2,7 +2,8 @@
 and finished outputs are brought to the machine where reviewers edit and publish.
 
 Masters are identified by content as in the embedded mode (stages/ingest.py): a master already processed,
-or already queued, is not queued again; a failed one is queued again from its first unfinished stage group.
+or already queued, is not queued again; a failed one is queued again from its first unfinished stage groups,
+and one in review whose ladder failed has its ladder queued again.
 A file that is plainly not a video is refused here, before it is uploaded; every other check runs on a worker.
 """
 
@@ -18,16 +19,15 @@ from pathlib import Path
 
 from celery import Celery
 
-from pipeline import fsutil, runner
+from pipeline import fsutil, runner, stages
 from pipeline.catalog import Catalog, now
 from pipeline.catalog.jobs import JobBook
 from pipeline.cluster import app as cluster_app
-from pipeline.cluster.tasks import GROUPS
 from pipeline.cluster.workspace import open_work_store, pull_outputs, send_master
 from pipeline.config import Settings
 from pipeline.errors import MediaError, ServiceError
 from pipeline.models import ACTIVE_JOB_STATES, Asset, AssetState, JobRecord, JobState
-from pipeline.stages import ingest
+from pipeline.stages import ingest, playlists
 from pipeline.storage.objects import ObjectStore
 from pipeline.ui import print_next_steps
 
@@ -43,9 +43,9 @@ class Queued:
     error: str | None = None
 
 
-def _first_unfinished(book: JobBook, asset_id: str) -> str:
-    done = {j.stage for j in book.for_asset(asset_id) if j.state is JobState.DONE}
-    return next((stage for stage, _ in GROUPS if stage not in done), GROUPS[0][0])
+def _unfinished_groups(book: JobBook, asset_id: str) -> tuple[str, ...]:
+    """The groups to queue: those not done whose predecessors are (the caption and the ladder together)."""
+    return stages.ready_groups({j.stage for j in book.for_asset(asset_id) if j.state is JobState.DONE})
 
 
 def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celery, master: Path) -> Queued:
@@ -54,7 +54,7 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
     asset, error = runner.identify(master, settings.masters_dir, catalog)
     if asset is None:
         return Queued(master, None, None, error=error)
-    if asset.state not in runner.RUNNABLE:
+    if asset.state not in runner.RUNNABLE and (asset.state not in runner.REVIEWING or catalog.ladder_done(asset.id)):
         return Queued(master, asset, None)
     book = JobBook(catalog)
     if any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id)):
@@ -64,38 +64,41 @@ def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celer
     except MediaError as exc:
         failed = catalog.set_state(asset.id, AssetState.FAILED, error=str(exc))
         return Queued(master, failed, None, error=str(exc))
-    stage = _first_unfinished(book, asset.id)
+    groups = _unfinished_groups(book, asset.id)
     send_master(store, master, asset.sha256)
-    if not book.queue(asset.id, stage):
+    if not book.queue(asset.id, *groups):
         return Queued(master, asset, None, note=f"{name}: queued by another `pipeline run` a moment ago")
-    try:
-        cluster_app.send(app, settings, stage, asset.id)
-    except ServiceError as exc:  # no task behind the job: record it as failed, so the next run queues it again
-        book.fail(asset.id, stage, str(exc))
-        raise
-    return Queued(master, catalog.get(asset.id), stage)
+    for group in groups:
+        try:
+            cluster_app.send(app, settings, group, asset.id)
+        except ServiceError as exc:  # no task behind the job: record it as failed, so the next run queues it again
+            for unsent in groups:
+                book.fail(asset.id, unsent, str(exc))
+            raise
+    return Queued(master, catalog.get(asset.id), " and ".join(groups))
 
 
 def _revive(settings: Settings, catalog: Catalog, book: JobBook, store: ObjectStore, app: Celery, master: Path,
             asset: Asset) -> Queued:
     """An asset with a job under way is left alone, unless nothing has touched the job for longer than a task
-    can be hidden by a vanished worker and nobody holds the asset: its task was lost, and is sent again."""
+    can be hidden by a vanished worker and no task holds it: its task was lost, and is sent again."""
     name = fsutil.display_name(master)
     cutoff = now() - timedelta(seconds=settings.cluster.visibility_timeout_seconds + runner.LEASE_SECONDS)
-    lease = catalog.lease(asset.id)
-    revived = None if lease and lease[1] > now() else book.requeue_stale(asset.id, cutoff)
-    if revived is None:
+    revived = book.requeue_stale(asset.id, cutoff)
+    if not revived:
         return Queued(master, asset, None, note=f"{name}: already queued or running (`pipeline status`)")
     send_master(store, master, asset.sha256)
-    cluster_app.send(app, settings, revived.stage, asset.id)
-    return Queued(master, asset, revived.stage, note=f"{name}: its {revived.stage} task was lost; sent again")
+    for record in revived:
+        cluster_app.send(app, settings, record.stage, asset.id)
+    stages_sent = " and ".join(r.stage for r in revived)
+    return Queued(master, asset, stages_sent, note=f"{name}: its {stages_sent} task was lost; sent again")
 
 
 def unfinished(catalog: Catalog, asset_ids: list[str]) -> list[Asset]:
-    """The assets among these that workers have still to finish."""
+    """The assets among these that workers have still to finish: their captions, or their ladder (#19)."""
     book = JobBook(catalog)
-    return [asset for asset in (catalog.get(i) for i in asset_ids)
-            if asset.state in runner.RUNNABLE and any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id))]
+    return [asset for asset in (catalog.get(i) for i in asset_ids) if asset.state is not AssetState.FAILED
+            and any(j.state in ACTIVE_JOB_STATES for j in book.for_asset(asset.id))]
 
 
 def _wait(catalog: Catalog, asset_ids: list[str], on_change: Callable[[list[Asset]], None]) -> list[Asset]:
@@ -110,7 +113,13 @@ def pull(settings: Settings, catalog: Catalog, store: ObjectStore, assets: list[
     """Bring the outputs of processed assets to this machine's output folder. Returns how many files came."""
     chosen = assets if assets is not None else catalog.list_assets()
     ready = [a for a in chosen if a.state not in (AssetState.NEW, AssetState.PROCESSING, AssetState.FAILED)]
-    return sum(pull_outputs(store, a.id, settings.output_dir / a.id) for a in ready)
+    fetched = 0
+    for asset in ready:
+        fetched += pull_outputs(store, asset.id, settings.output_dir / asset.id)
+        # The caption and ladder tasks ran at once, each writing the playlists with what it had (#19): here,
+        # with both, they are written whole.
+        playlists.rebuild(settings.output_dir / asset.id, catalog, asset.id)
+    return fetched
 
 
 @dataclass(frozen=True)

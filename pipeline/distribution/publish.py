@@ -23,7 +23,7 @@ from pipeline.distribution.keys import asset_prefix
 from pipeline.errors import PipelineError, UsageError
 from pipeline.media import hls
 from pipeline.models import Asset, AssetState, CaptionState, RenditionKind
-from pipeline.stages import playlists
+from pipeline.stages import playlists, transcode
 from pipeline.storage.objects import ObjectStore
 
 MANIFEST = "manifest.json"
@@ -53,6 +53,8 @@ def publishable_files(out_dir: Path, catalog: Catalog, asset_id: str) -> list[Pa
     """Exactly what the catalog says the asset consists of; a missing file stops publishing."""
     wanted: list[Path] = []
     for rendition in catalog.renditions(asset_id):
+        if rendition.kind is RenditionKind.PROXY:  # for the editor only: it may be the master's own streams
+            continue
         if rendition.kind is RenditionKind.HLS:
             variant = (out_dir / rendition.path).parent
             wanted.append(variant / "init.mp4")
@@ -84,7 +86,7 @@ def _manifest(catalog: Catalog, asset: Asset, entries: list[dict[str, object]]) 
                "approved_at": t.approved_at.isoformat() if t.approved_at else None}
               for t in catalog.caption_tracks(asset.id)]
     renditions = [{"name": r.name, "kind": r.kind.value, "path": r.path, "width": r.width, "height": r.height}
-                  for r in catalog.renditions(asset.id)]
+                  for r in catalog.renditions(asset.id) if r.kind is not RenditionKind.PROXY]
     body = {"asset": asset.id, "sha256": asset.sha256, "version": asset.version, "duration_ms": asset.duration_ms,
             "renditions": renditions, "captions": tracks, "files": entries}
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
@@ -116,6 +118,19 @@ def check_publishable(catalog: Catalog, asset: Asset, allow_unreviewed: bool = F
                      f"published (approve with `pipeline approve {asset.id} --reviewer NAME`)")
 
 
+def check_ladder(catalog: Catalog, asset: Asset) -> None:
+    """Approval does not wait for the ladder, publishing does (#19): say how far it is and what to run."""
+    note = transcode.ladder_note(catalog, asset)
+    if note is None:
+        return
+    if asset.ladder_error:
+        raise UsageError(f"asset {asset.id}: {note}; run `pipeline run` to make the renditions again, then "
+                         f"`pipeline publish {asset.id}`")
+    raise UsageError(f"asset {asset.id}: ladder still encoding ({note}); publish waits for it: let the "
+                     f"`pipeline run` making it finish, or run `pipeline run` if none is (`pipeline status`), "
+                     f"then `pipeline publish {asset.id}`")
+
+
 def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset,
             on_progress: Callable[[float], None] | None = None, allow_unreviewed: bool = False,
             on_burn_in: Callable[[float], None] | None = None) -> PublishResult:
@@ -124,8 +139,11 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Ass
     configured, is made first (distribution/burnin.py)."""
     asset = catalog.get(asset.id)  # as it is now: another command may have changed it since it was resolved
     check_publishable(catalog, asset, allow_unreviewed)
+    check_ladder(catalog, asset)
     out_dir = settings.output_dir / asset.id
     _check_captions_unchanged(out_dir, catalog, asset.id)
+    # The caption and ladder tasks of the distributed mode write the playlists at once (#19): written whole here.
+    playlists.rebuild(out_dir, catalog, asset.id)
     burnin.burn_in(settings, catalog, asset, on_burn_in)
     files = publishable_files(out_dir, catalog, asset.id)
     if not asset.publication:

@@ -110,6 +110,62 @@ def ladder_args(master: Path, found: Probe, outputs: list[tuple[Rung, Path]], se
     return ffmpeg.compile_args(ffmpeg_python.merge_outputs(*streams))
 
 
+# What Chromium, Firefox and Safari all play in an MP4 (#19): 8-bit 4:2:0 H.264, and AAC or MP3 sound.
+BROWSER_VIDEO = frozenset({"h264"})
+BROWSER_PIXELS = frozenset({"yuv420p", "yuvj420p"})
+BROWSER_AUDIO = frozenset({"aac", "mp3"})
+PROXY_SHORT_SIDE = 360  # the editor's picture: enough to see who speaks, quick to decode and to seek in
+PROXY_MAXRATE_KBPS = 1200
+PROXY_AUDIO_KBPS = 128
+
+
+def browser_plays(found: Probe) -> bool:
+    """Whether the master's own streams play in the editor once copied into an MP4."""
+    return (found.video_codec in BROWSER_VIDEO and found.pixel_format in BROWSER_PIXELS
+            and (not found.has_audio or found.audio_codec in BROWSER_AUDIO))
+
+
+def proxy_size(found: Probe) -> tuple[int, int]:
+    """The proxy's picture: the master's shape with its short side PROXY_SHORT_SIDE (never enlarged), even."""
+    short, long = sorted((found.width, found.height))
+    scale = min(1.0, PROXY_SHORT_SIDE / short)
+    sides = (max(2, round(short * scale / 2) * 2), max(2, round(long * scale / 2) * 2))
+    return (sides[1], sides[0]) if found.width >= found.height else sides
+
+
+def proxy_copy_args(master: Path, target: Path) -> list[str]:
+    """The master's first video and audio streams copied into an MP4, without metadata (a phone's GPS position
+    stays out): a playable master is its own proxy, made in the time it takes to read it."""
+    source = ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)
+    output = ffmpeg_python.output(source["v:0"], source["a:0?"], ffmpeg.input_url(target), f="mp4", c="copy",
+                                  movflags="+faststart", map_metadata=-1, map_chapters=-1)
+    return ffmpeg.compile_args(output)
+
+
+def proxy_encode_args(master: Path, found: Probe, target: Path, settings: TranscodeSettings) -> list[str]:
+    """A small, fast H.264/AAC proxy of a master a browser cannot play (HEVC from a phone, ProRes): one
+    keyframe a second, so the editor seeks at once; quality is for following speech, not for viewing."""
+    source = ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)
+    width, height = proxy_size(found)
+    video = source["v:0"]
+    fps = min(found.fps or settings.max_fps, settings.max_fps)
+    if found.fps > settings.max_fps or found.fps <= 0:
+        video = video.filter("fps", fps=fps)
+    video = video.filter("scale", width, height).filter("setsar", "1").filter("format", "yuv420p")
+    streams = [video]
+    options: dict[str, Any] = {"an": None}
+    if found.has_audio:
+        streams.append(source["a:0"].filter("aformat", sample_fmts="fltp", sample_rates=48000,
+                                            channel_layouts="stereo"))
+        options = {"acodec": "aac", "b:a": f"{PROXY_AUDIO_KBPS}k", "ac": 2}
+    gop = max(1, round(fps))
+    output = ffmpeg_python.output(
+        *streams, ffmpeg.input_url(target), f="mp4", movflags="+faststart", map_metadata=-1, map_chapters=-1,
+        vcodec="libx264", preset="ultrafast", crf=28, maxrate=f"{PROXY_MAXRATE_KBPS}k",
+        bufsize=f"{2 * PROXY_MAXRATE_KBPS}k", g=gop, keyint_min=gop, **options)
+    return ffmpeg.compile_args(output)
+
+
 def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings) -> list[str]:
     """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding."""
     output = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS).output(

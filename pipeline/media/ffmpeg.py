@@ -244,7 +244,9 @@ def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS) -> Pr
     return Probe(format_name=str(info.get("format", {}).get("format_name", "")),
                  duration_ms=int(duration * 1000), width=width, height=height, rotation=rotation,
                  fps=_fps(video), has_audio=audio is not None,
-                 audio_channels=int(audio.get("channels") or 0) if audio else 0)
+                 audio_channels=int(audio.get("channels") or 0) if audio else 0,
+                 video_codec=str(video.get("codec_name", "")), pixel_format=str(video.get("pix_fmt", "")),
+                 audio_codec=str(audio.get("codec_name", "")) if audio else "")
 
 
 def check_complete(path: Path, timeout_s: int = 600) -> None:

@@ -1,6 +1,7 @@
 """The audio waveform the review editor draws under the video: peak levels measured with ffmpeg from the
-smallest MP4 and kept next to the renditions by the transcode stage (`keep`), so the browser never decodes the
-whole soundtrack. Reading it (`waveform`) never writes."""
+review proxy (or, for assets from before proxies, the smallest MP4) and kept next to it by the proxy stage
+(`keep`), so the browser never decodes the whole soundtrack and the waveform stays the same when the editor
+moves from the proxy to the ladder (#19). Reading it (`waveform`) never writes."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def _cached(out_dir: Path) -> Waveform | None:
 def _measure(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> Waveform:
     if not asset.has_audio:
         return Waveform(PEAKS_PER_SECOND, [])
-    mp4s = sorted((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.MP4), key=lambda r: r.size_bytes)
+    renditions = catalog.renditions(asset.id)
+    mp4s = ([r for r in renditions if r.kind is RenditionKind.PROXY]
+            or sorted((r for r in renditions if r.kind is RenditionKind.MP4), key=lambda r: r.size_bytes))
     if not mp4s:
         raise NotFoundError(f"asset {asset.id} has no renditions yet; run `pipeline run` first")
     pcm = ffmpeg.decode_audio(out_dir / mp4s[0].path, sample_rate=SAMPLE_RATE, timeout_s=timeout_s)
@@ -61,8 +64,8 @@ def waveform(settings: Settings, catalog: Catalog, asset: Asset) -> Waveform:
 
 
 def keep(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> None:
-    """Measure the waveform from the smallest MP4 and keep it next to the renditions, once: the transcode
-    stage's last step, and `pipeline review`'s repair for assets made before it was."""
+    """Measure the waveform and keep it next to the renditions, once: the proxy stage's last step, and
+    `pipeline review`'s repair for assets made before it was."""
     if _cached(out_dir) is None and catalog.renditions(asset.id):
         made = _measure(out_dir, catalog, asset, timeout_s)
         fsutil.write_text(out_dir / NAME, json.dumps({"peaks_per_second": made.peaks_per_second,

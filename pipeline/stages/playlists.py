@@ -30,6 +30,8 @@ def rebuild(out_dir: Path, catalog: Catalog, asset_id: str) -> None:
     folder = out_dir / HLS_DIR
     asset = catalog.get(asset_id)
     top = next(r for r in renditions if r.kind is RenditionKind.MP4)
+    if not (out_dir / top.path).is_file():  # a caption task beside a ladder task not yet uploaded (#19)
+        return
     start_s = ffmpeg.video_stream(out_dir / top.path).start_s
     tracks = []
     for track in catalog.caption_tracks(asset_id):

@@ -1,6 +1,6 @@
 """Transcode: the rendition ladder (one progressive MP4 per rung, from one decode), HLS variants repackaged
-from those MP4s, a poster and a thumbnail, and the waveform the review editor draws. Loudness is measured first
-and normalised in the same encode."""
+from those MP4s, a poster and a thumbnail. Loudness is measured first and normalised in the same encode.
+It runs after the asset is reviewable (#19): the editor plays the proxy (stages/proxy.py) meanwhile."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 from pipeline import fsutil
+from pipeline.catalog import Catalog
 from pipeline.config import TranscodeSettings
 from pipeline.errors import DiskSpaceError, MediaError
 from pipeline.media import encode, ffmpeg, hls, ladder
-from pipeline.models import Probe, Rendition, RenditionKind
-from pipeline.review import waveform
+from pipeline.models import Asset, Probe, Rendition, RenditionKind
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -29,7 +29,7 @@ def mp4_name(rung: ladder.Rung) -> str:
 
 
 def _done(job: Job) -> bool:
-    recorded = job.catalog.renditions(job.asset.id)
+    recorded = [r for r in job.catalog.renditions(job.asset.id) if r.kind is not RenditionKind.PROXY]
     return bool(recorded) and all((job.out_dir / r.path).is_file() for r in recorded)
 
 
@@ -150,11 +150,22 @@ def _images(job: Job, top: Path, duration_ms: int, limits: ffmpeg.Limits) -> lis
     return made
 
 
+def ladder_note(catalog: Catalog, asset: Asset) -> str | None:
+    """How far an asset's ladder is, for `pipeline status`, the review queue and publish (#19): None when it
+    is done, e.g. "renditions 63%"."""
+    if catalog.ladder_done(asset.id):
+        return None
+    if asset.ladder_error:
+        return f"renditions failed: {asset.ladder_error}"
+    if asset.stage == "transcode" and asset.progress is not None:
+        return f"renditions {asset.progress:.0%}"
+    return "renditions not made yet"
+
+
 def transcode(job: Job) -> None:
     """The renditions. Each piece already finished by an interrupted run (an MP4, the HLS folder, the poster)
     is kept, so a run after a crash redoes only what was not complete (#7)."""
     if _done(job):
-        waveform.keep(job.out_dir, job.catalog, job.asset, job.settings.transcode.timeout_seconds)  # older runs
         return
     found = ffmpeg.probe(job.master, max_streams=job.settings.limits.max_streams)
     rungs = ladder.plan(found.width, found.height, job.settings.transcode.ladder,
@@ -171,5 +182,4 @@ def transcode(job: Job) -> None:
     images = _images(job, encoded[0][1], found.duration_ms, limits)
     job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
-    waveform.keep(job.out_dir, job.catalog, job.asset, job.settings.transcode.timeout_seconds)  # for the editor
     job.on_progress(1.0)

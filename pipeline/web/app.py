@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
+from pipeline import runner
 from pipeline.captions import guards
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
@@ -29,6 +30,7 @@ from pipeline.executor import Executor
 from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
+from pipeline.stages import transcode
 from pipeline.web import api, api_gate
 from pipeline.web.security import SESSION_COOKIE, Guard
 
@@ -42,7 +44,11 @@ class SessionBody(BaseModel):
 
 
 def _editor_video(catalog: Catalog, asset_id: str) -> str | None:
-    mp4s = [r for r in catalog.renditions(asset_id) if r.kind is RenditionKind.MP4]
+    """The ladder's rendition nearest EDITOR_SHORT_SIDE; until the ladder is done, the proxy (#19). Both start
+    at the master's first frame, so the cue times and the waveform hold for either."""
+    renditions = catalog.renditions(asset_id)
+    mp4s = [r for r in renditions if r.kind is RenditionKind.MP4] or \
+        [r for r in renditions if r.kind is RenditionKind.PROXY]
     if not mp4s:
         return None
     best = min(mp4s, key=lambda r: abs(min(r.width, r.height) - EDITOR_SHORT_SIDE))
@@ -94,7 +100,10 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
     def queue(request: Request) -> HTMLResponse:
         rows = review.queue(settings, catalog)
         groups = [(status, [r for r in rows if r.status is status]) for status in review.QUEUE_ORDER]
-        return page(request, "queue.html", {"groups": [g for g in groups if g[1]], "total": len(rows)})
+        ladders = {r.asset.id: transcode.ladder_note(catalog, r.asset) for r in rows
+                   if r.asset.state in runner.REVIEWING}
+        return page(request, "queue.html", {"groups": [g for g in groups if g[1]], "total": len(rows),
+                                            "ladders": ladders})
 
     @app.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
     def editor(request: Request, asset_id: str, language: str | None = None) -> HTMLResponse:
