@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 
 
 class AssetState(enum.StrEnum):
@@ -63,6 +64,12 @@ class Asset:
     publication: str | None  # the random part of the object keys while published
     created_at: datetime
     updated_at: datetime
+    title: str | None = None  # the display title a volunteer set (#17); None: the master's file name
+
+    @property
+    def display_title(self) -> str:
+        """What the share page and exports call the video."""
+        return self.title or PurePath(self.source).stem
 
 
 @dataclass(frozen=True)

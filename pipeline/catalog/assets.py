@@ -64,6 +64,7 @@ class Assets(Store):
             stage=row.stage, progress=row.progress,
             loudness_lufs=row.loudness_i, publication=row.publication,
             created_at=utc(row.created_at) or now(), updated_at=utc(row.updated_at) or now(),
+            title=row.title,
         )
 
     def find_by_sha256(self, sha256: str) -> Asset | None:
@@ -114,6 +115,10 @@ class Assets(Store):
     def set_publication(self, asset_id: str, token: str | None) -> None:
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(publication=token))
+
+    def set_title(self, asset_id: str, title: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(title=title))
 
     def set_loudness(self, asset_id: str, integrated: float, true_peak: float, loudness_range: float) -> None:
         with self._tx() as conn:

@@ -42,6 +42,8 @@ assets = sa.Table(
     # Migration 2. A run claims an asset with a lease; a crashed run's lease runs out and another may claim it.
     sa.Column("lease_owner", sa.String(64)),
     sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
+    # Migration issue 17: what the share page and exports call the video, set by a volunteer (#17).
+    sa.Column("title", sa.Text),
 )
 
 events = sa.Table(
@@ -157,5 +159,11 @@ def _migration_3(conn: Connection) -> None:
     jobs.create(conn)
 
 
+def _migration_issue17(conn: Connection) -> None:
+    """The display title of an asset (#17); checks first, so it runs in any order with other streams'."""
+    _add_columns(conn, assets, ("title",))
+
+
 # Append new migrations; never edit one that has shipped.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
+                                                        _migration_issue17)
