@@ -342,8 +342,7 @@ def cmd_title(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
     asset = catalog.get(args.id)
-    store = open_store(settings) if asset.state is AssetState.PUBLISHED else None
-    pages = sharing.retitle(settings, catalog, store, asset, args.text)
+    pages = sharing.retitle(settings, catalog, asset, args.text, lambda: open_store(settings))
     asset = catalog.get(asset.id)
     shown = f"now {asset.display_title!r}" if asset.title else f"back to the file name ({asset.display_title!r})"
     print(f"Title of {asset.id} {shown}" + (f"; {pages} share page(s) rewritten." if pages else "."))

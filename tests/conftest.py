@@ -178,7 +178,8 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_robustness": ("media", "whisper", "storage"), "test_end_to_end": ("media", "whisper", "storage"),
     "test_share": ("media", "whisper", "storage", "browser"),
     "test_share_phone": ("media", "whisper", "storage", "browser"),
-    "test_export": ("media", "whisper", "browser"), "test_external_s3": ("media", "whisper", "storage", "browser"), "test_editor": ("media", "whisper", "browser"),
+    "test_export": ("media", "whisper", "browser"), "test_external_s3": ("media", "whisper", "storage", "browser"),
+    "test_titles": (), "test_editor": ("media", "whisper", "browser"),
     "test_distributed": ("media", "whisper", "storage", "cluster"), "test_cluster_fixture": ("cluster", "storage"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}

@@ -17,7 +17,8 @@ from pipeline.catalog import Catalog
 from pipeline.models import Cue, RenditionKind
 from pipeline.review import editing
 from pipeline.storage.embedded import EmbeddedStorage
-from tests.conftest import Project, make_project
+from pipeline.web.app import create_app
+from tests.conftest import Project, live_app, make_project
 from tests.media import speech_video
 
 ANDROID_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -191,3 +192,23 @@ def test_share_says_a_loopback_link_opens_on_this_computer_only(shared: tuple[Pr
     assert "opens only on this computer" in done.stderr and "[storage] endpoint" in done.stderr
     made = project.cli_json("share", asset_id)
     assert made["works_on"] == "this-computer" and "do not send it" in made["warning"]
+
+
+def test_a_title_set_in_the_review_app_shows_on_pages_already_handed_out(shared: tuple[Project, str, str],
+                                                                         browser: Browser) -> None:
+    project, asset_id, url = shared
+    settings = project.settings()
+    with live_app(create_app(settings, Catalog.open(settings.state_dir))) as app_url:
+        page = browser.new_page()
+        try:
+            page.goto(f"{app_url}/assets/{asset_id}")
+            assert page.input_value("#display-title") == TITLE
+            page.fill("#display-title", "Online safety for Year 7")
+            page.click("#title-form button")
+            page.locator("#title-status", has_text="Saved").wait_for()
+            assert "share page(s) updated" in page.inner_text("#title-status")
+            page.goto(url)
+            assert page.title() == "Online safety for Year 7"
+        finally:
+            page.close()
+            project.cli("title", asset_id, TITLE, check=True)

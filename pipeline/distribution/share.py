@@ -229,14 +229,15 @@ def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asse
     return len(active)
 
 
-def retitle(settings: Settings, catalog: Catalog, store: ObjectStore | None, asset: Asset, text: str) -> int:
-    """Set (or, with an empty text, clear) the display title; the asset's active share pages are rewritten
-    when `store` is given. Returns how many pages were rewritten."""
+def retitle(settings: Settings, catalog: Catalog, asset: Asset, text: str,
+            open_store: Callable[[], ObjectStore]) -> int:
+    """Set (or, with an empty text, clear) the display title, and rewrite the asset's active share pages so
+    that they show it (storage is opened only when there are some). Returns how many pages were rewritten."""
     catalog.set_title(asset.id, clean_title(text))
     asset = catalog.get(asset.id)
-    if store is None or asset.state is not AssetState.PUBLISHED:
+    if asset.state is not AssetState.PUBLISHED or not any(is_active(k) for k in catalog.share_links(asset.id)):
         return 0
-    return refresh_pages(settings, catalog, store, asset)
+    return refresh_pages(settings, catalog, open_store(), asset)
 
 
 def _who() -> str:
