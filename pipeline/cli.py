@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the asset's links")
     p.add_argument("--revoke", metavar="LINK", help="stop a link working: the URL handed out, or its id")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("title", "set the title the share page and exports show instead of the file name")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("text", metavar="TITLE", help='for example "Staying safe online"; "" goes back to the file name')
+    p = add("export", "write what a presenter needs offline into FOLDER (a USB stick): MP4 with captions to "
+                      "switch on, MP4 with captions on the picture, WebVTT, SRT, transcript, a page to play it")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("folder", metavar="FOLDER")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = add("unpublish", "delete a published asset from object storage")
     p.add_argument("id", metavar="ID")
     p = add("review", "serve the caption review app")
@@ -368,9 +376,40 @@ def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
     made = sharing.create(settings, catalog, open_store(settings), asset, seconds, args.audience)
     if args.json:
         print(json.dumps({**_link_json(made.link), "url": made.url, "video_url": made.video_url,
-                          "captions_url": made.captions_url}, indent=2))
+                          "captions_url": made.captions_url, "works_on": made.reach.scope,
+                          "warning": made.reach.advice}, indent=2))
     else:
         print(f"Share page (expires {made.link.expires_at:%Y-%m-%d %H:%M} UTC, link id {made.link.id}):\n{made.url}")
+    if made.reach.advice:
+        print(f"Warning: {made.reach.advice}.", file=sys.stderr)
+    return 0
+
+
+def cmd_title(ctx: Context, args: argparse.Namespace) -> int:
+    settings = ctx.settings
+    catalog = ctx.catalog
+    asset = catalog.get(args.id)
+    pages = sharing.retitle(settings, catalog, asset, args.text, lambda: open_store(settings))
+    asset = catalog.get(asset.id)
+    shown = f"now {asset.display_title!r}" if asset.title else f"back to the file name ({asset.display_title!r})"
+    print(f"Title of {asset.id} {shown}" + (f"; {pages} share page(s) rewritten." if pages else "."))
+    return 0
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    from pipeline.distribution import export as exporting
+
+    settings = ctx.settings
+    catalog = ctx.catalog
+    reporter = TerminalReporter(sys.stderr)
+    made = exporting.export(settings, catalog, catalog.get(args.id), Path(args.folder),
+                            on_burn_in=lambda f: reporter.stage_progress("burn-in", f))
+    if args.json:
+        print(json.dumps({"id": made.asset_id, "folder": str(made.folder), "files": list(made.files),
+                          "reviewer": made.reviewer, "approved_at": made.approved_at.isoformat()}, indent=2))
+    else:
+        print(f"Wrote {len(made.files)} files to {made.folder}: {', '.join(made.files)}.\n"
+              f"Captions approved by {made.reviewer} on {made.approved_at:%Y-%m-%d}. Open index.html to play it.")
     return 0
 
 
@@ -418,7 +457,8 @@ def cmd_storage(ctx: Context, args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[Context, argparse.Namespace], int]] = {
     "run": cmd_run, "worker": cmd_worker, "pull": cmd_pull, "status": cmd_status, "approve": cmd_approve,
-    "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "unpublish": cmd_unpublish,
+    "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "title": cmd_title,
+    "export": cmd_export, "unpublish": cmd_unpublish,
     "review": cmd_review, "storage": cmd_storage,
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePath
 
 
 class AssetState(enum.StrEnum):
@@ -69,6 +70,12 @@ class Asset:
     updated_at: datetime
     # Why the ladder of an asset already in review failed (#19): the captions stay reviewable meanwhile.
     ladder_error: str | None = None
+    title: str | None = None  # the display title a volunteer set (#17); None: the master's file name
+
+    @property
+    def display_title(self) -> str:
+        """What the share page and exports call the video."""
+        return self.title or PurePath(self.source).stem
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class Assets(Store):
             loudness_lufs=row.loudness_i, publication=row.publication,
             created_at=utc(row.created_at) or now(), updated_at=utc(row.updated_at) or now(),
             ladder_error=row.ladder_error,
+            title=row.title,
         )
 
     def find_by_sha256(self, sha256: str) -> Asset | None:
@@ -120,6 +121,10 @@ class Assets(Store):
     def set_publication(self, asset_id: str, token: str | None) -> None:
         with self._tx() as conn:
             conn.execute(assets.update().where(assets.c.id == asset_id).values(publication=token))
+
+    def set_title(self, asset_id: str, title: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(title=title))
 
     def set_loudness(self, asset_id: str, integrated: float, true_peak: float, loudness_range: float) -> None:
         with self._tx() as conn:

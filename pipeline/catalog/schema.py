@@ -44,6 +44,8 @@ assets = sa.Table(
     sa.Column("lease_expires_at", sa.DateTime(timezone=True)),
     # Migration issue 19: the ladder of an asset already in review failed; a run tries it again.
     sa.Column("ladder_error", sa.Text),
+    # Migration issue 17: what the share page and exports call the video, set by a volunteer (#17).
+    sa.Column("title", sa.Text),
 )
 
 events = sa.Table(
@@ -227,7 +229,13 @@ def _migration_issue19(conn: Connection) -> None:
     _add_columns(conn, jobs, ("lease_owner", "lease_expires_at", "started_at"))
 
 
+def _migration_issue17(conn: Connection) -> None:
+    """The display title of an asset (#17); checks first, so it runs in any order with other streams'."""
+    _add_columns(conn, assets, ("title",))
+
+
 # Append new migrations; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                          _migration_issue15, _migration_issue15_gate,
-                                                         _migration_issue19)
+                                                         _migration_issue19,
+                                                         _migration_issue17)

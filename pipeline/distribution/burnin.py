@@ -53,13 +53,16 @@ def _claim(catalog: Catalog, asset: Asset) -> str:
 
 
 def burn_in(settings: Settings, catalog: Catalog, asset: Asset,
-            on_progress: Callable[[float], None] | None = None) -> Rendition | None:
+            on_progress: Callable[[float], None] | None = None, force: bool = False) -> Rendition | None:
     """The burned-in MP4 of an asset with approved captions (made if missing or older than the captions), or
-    None when burn-in is off or there is nothing to burn."""
+    None when burn-in is off or there is nothing to burn. `force` (an export, #17) makes it even when
+    [transcode] burn_in_captions is off; once made, it is kept current like a configured one, because
+    publishing uploads every rendition the catalog lists."""
     track = next((t for t in catalog.caption_tracks(asset.id) if t.state is CaptionState.APPROVED), None)
     renditions = catalog.renditions(asset.id)
     top = next((r for r in renditions if r.kind is RenditionKind.MP4), None)
-    if not settings.transcode.burn_in_captions or track is None or top is None:
+    wanted = force or settings.transcode.burn_in_captions or any(r.kind is RenditionKind.BURNED for r in renditions)
+    if not wanted or track is None or top is None:
         return None
     out_dir = settings.output_dir / asset.id
     vtt_path, mp4, target = out_dir / track.path, out_dir / top.path, out_dir / burned_name(top.path)

@@ -11,15 +11,17 @@ itself.) With [publish] public_base_url set, addresses are plain URLs under that
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog, now
@@ -38,6 +40,9 @@ STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 _PAGES = Environment(loader=FileSystemLoader(str(STATIC.parent / "templates")), autoescape=select_autoescape())
 _NO_STORE = "private, no-store"
 _LINK_ID = re.compile(r"(?:^|/)" + SHARES + r"/([0-9a-f]{16})/")
+MAX_TITLE = 120
+# Where the README says how to serve links to other devices (external S3, or a public address for the bucket).
+SHARING_HELP = "README.md, section \"Share links for other devices\""
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,47 @@ class ShareResult:
     url: str  # the share page
     video_url: str  # the largest MP4 itself
     captions_url: str | None
+    reach: Reach
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which devices a link opens on (#17): a volunteer must not send parents a link that cannot work."""
+
+    scope: str  # "this-computer", "local-network" or "internet"
+    host: str
+    advice: str | None  # what to do when the link cannot reach who it is for
+
+    @property
+    def this_computer_only(self) -> bool:
+        return self.scope == "this-computer"
+
+
+def reach(url: str) -> Reach:
+    """Where a share link works, from the address it names."""
+    host = urlsplit(url).hostname or ""
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or host.endswith(".localhost") or (address is not None and address.is_loopback):
+        return Reach("this-computer", host, (
+            f"this link opens only on this computer: the storage it points at listens on {host}, which every "
+            "phone or laptop takes to mean itself, so do not send it to anyone. To share with other devices, set "
+            f"[storage] endpoint to an S3 service they can reach, or [publish] public_base_url; see {SHARING_HELP}"))
+    if (address is not None and address.is_private) or host.endswith((".local", ".lan", ".internal")):
+        return Reach("local-network", host, (
+            f"this link opens only on devices on the same local network as {host} (for example the school's "
+            f"Wi-Fi), not on a parent's phone at home; see {SHARING_HELP}"))
+    return Reach("internet", host, None)
+
+
+def clean_title(text: str) -> str | None:
+    """A display title as typed by a volunteer: one line, at most MAX_TITLE characters; empty clears it."""
+    title = " ".join(text.split())
+    if len(title) > MAX_TITLE:
+        raise UsageError(f"the title is {len(title)} characters long; keep it to {MAX_TITLE} or fewer")
+    return title or None
 
 
 def _addresser(settings: Settings, store: ObjectStore, expires_s: int) -> Callable[[str], str]:
@@ -114,6 +160,11 @@ def _ensure_player_script(store: ObjectStore) -> str:
     return key
 
 
+def _static_text(name: str) -> Markup:
+    """The page's own style and script, written into the page: one request fewer before play on a phone."""
+    return Markup((STATIC / name).read_text(encoding="utf-8"))  # noqa: S704 (our own file, not user input)
+
+
 @dataclass(frozen=True)
 class _Written:
     page_url: str
@@ -135,7 +186,8 @@ def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset
     captions_url = address(f"{prefix}/{track.path}") if track and track.cue_count else None
     by_kind = {r.kind: r for r in reversed(renditions)}  # the largest of each kind
     page = _PAGES.get_template("share.html").render(
-        title=Path(asset.source).stem, master_url=master_url, mp4_url=address(f"{prefix}/{video.path}"),
+        title=asset.display_title, player_css=_static_text("share/share.css"),
+        player_js=_static_text("share/share.js"), master_url=master_url, mp4_url=address(f"{prefix}/{video.path}"),
         mp4_label=f"{video.height if video.width >= video.height else video.width}p MP4",
         burned_url=address(f"{prefix}/{by_kind[RenditionKind.BURNED].path}") if RenditionKind.BURNED in by_kind
         else None,
@@ -175,7 +227,7 @@ def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asse
     written = _write_share(settings, catalog, store, asset, f"{SHARES}/{link_id}", expires_at)
     link = ShareLink(link_id, asset.id, f"{SHARES}/{link_id}/index.html", audience, _who(), now(), expires_at)
     catalog.add_share_link(link)
-    return ShareResult(link, written.page_url, written.video_url, written.captions_url)
+    return ShareResult(link, written.page_url, written.video_url, written.captions_url, reach(written.page_url))
 
 
 def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset) -> int:
@@ -185,6 +237,17 @@ def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asse
     for link in active:
         _write_share(settings, catalog, store, asset, f"{SHARES}/{link.id}", link.expires_at)
     return len(active)
+
+
+def retitle(settings: Settings, catalog: Catalog, asset: Asset, text: str,
+            open_store: Callable[[], ObjectStore]) -> int:
+    """Set (or, with an empty text, clear) the display title, and rewrite the asset's active share pages so
+    that they show it (storage is opened only when there are some). Returns how many pages were rewritten."""
+    catalog.set_title(asset.id, clean_title(text))
+    asset = catalog.get(asset.id)
+    if asset.state is not AssetState.PUBLISHED or not any(is_active(k) for k in catalog.share_links(asset.id)):
+        return 0
+    return refresh_pages(settings, catalog, open_store(), asset)
 
 
 def _who() -> str:

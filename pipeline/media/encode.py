@@ -222,3 +222,16 @@ def burn_in_args(mp4: Path, vtt_file: Path, target: Path, rung: Rung, fps: float
                                   map_metadata=-1, map_chapters=-1, acodec="copy",
                                   **_encoder_options(rung, fps, settings, nvenc=False))
     return ffmpeg.compile_args(output)
+
+
+def soft_captions_args(mp4: Path, srt_file: Path, target: Path, language: str, label: str) -> list[str]:
+    """One rung's picture and sound copied, with the captions added as a mov_text track that VLC, QuickTime
+    and PowerPoint can switch on; the track carries its ISO 639-2 `language` and is on by default."""
+    source = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS)
+    captions = ffmpeg_python.input(ffmpeg.input_url(srt_file), f="srt", protocol_whitelist="file")
+    output = ffmpeg_python.output(
+        source["v:0"], source["a:0?"], captions["s:0"], ffmpeg.input_url(target), f="mp4", vcodec="copy",
+        acodec="copy", scodec="mov_text", movflags="+faststart", map_metadata=-1, map_chapters=-1,
+        # Two spellings of the same stream, because ffmpeg-python takes each option once.
+        **{"metadata:s:s:0": f"language={language}", "metadata:s:s": f"title={label}", "disposition:s:0": "default"})
+    return ffmpeg.compile_args(output)

@@ -19,18 +19,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pipeline import runner
 from pipeline.captions import guards
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
+from pipeline.distribution import share
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.executor import Executor
 from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
 from pipeline.stages import transcode
+from pipeline.storage import open_store
 from pipeline.web import api, api_gate
 from pipeline.web.security import SESSION_COOKIE, Guard
 
@@ -41,6 +43,10 @@ EDITOR_SHORT_SIDE = 480  # the editor plays the rendition nearest this size: sha
 
 class SessionBody(BaseModel):
     token: str
+
+
+class TitleBody(BaseModel):
+    title: str = Field(max_length=1000, description='e.g. "Staying safe online"; empty: the file name')
 
 
 def _editor_video(catalog: Catalog, asset_id: str) -> str | None:
@@ -60,7 +66,8 @@ def _editor_data(settings: Settings, catalog: Catalog, asset: Asset, language: s
     rules, language = draft.rules, draft.track.language
     return {
         "asset": {"id": draft.asset.id, "source": draft.asset.source, "duration_ms": draft.asset.duration_ms,
-                  "state": draft.asset.state.value},
+                  "state": draft.asset.state.value, "title": draft.asset.title or "",
+                  "display_title": draft.asset.display_title},
         "language": language,
         "video": _editor_video(catalog, draft.asset.id),
         "words": guards.word_rows(draft.words),
@@ -126,6 +133,12 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
         response = JSONResponse({"signed_in": True})
         response.set_cookie(SESSION_COOKIE, guard.session, httponly=True, samesite="strict", path="/")
         return response
+
+    @app.put("/api/assets/{asset_id}/title", summary="Set the title share pages and exports show (#17)")
+    def set_title(asset_id: str, body: TitleBody) -> dict[str, Any]:
+        asset = catalog.get(asset_id)
+        pages = share.retitle(settings, catalog, asset, body.title, lambda: open_store(settings))
+        return {"title": catalog.get(asset.id).display_title, "refreshed_share_pages": pages}
 
     @app.get("/media/{asset_id}/{path:path}", include_in_schema=False)
     def media(asset_id: str, path: str) -> FileResponse:
