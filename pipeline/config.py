@@ -119,6 +119,10 @@ class StorageSettings:
                                         low=1024, high=55535)
     start_timeout_seconds: int = _setting(90, "how long to wait for the embedded storage to come up",
                                           low=5, high=600)
+    embedded_private_network: bool = _setting(
+        True, "run the embedded SeaweedFS in its own network namespace so that no other local account can reach "
+        "its master, volume or filer APIs (only signed S3 through 127.0.0.1); false only where user namespaces "
+        "are forbidden")
 
 
 @dataclass(frozen=True)

