@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-unreviewed", action="store_true",
                    help="emergencies only: publish the named assets before their captions are approved; "
                         "recorded, and the share page says so")
+    p.add_argument("--verify", action="store_true",
+                   help="read every stored object back, check its SHA-256 and upload again what is missing or "
+                        "wrong (done by itself after a publish that met a storage error)")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p = add("share", "make a link to a published asset's share page (player, captions, transcript, "
                      "downloads) that expires; or list or revoke links")
@@ -265,7 +268,8 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
             result = publishing.publish(settings, catalog, store, asset,
                                         on_progress=lambda f: reporter.stage_progress("publish", f),
                                         allow_unreviewed=args.allow_unreviewed,
-                                        on_burn_in=lambda f: reporter.stage_progress("burn-in", f))
+                                        on_burn_in=lambda f: reporter.stage_progress("burn-in", f),
+                                        verify=args.verify)
         except PipelineError as exc:
             print(f"pipeline: {exc}", file=sys.stderr)
             failed = True

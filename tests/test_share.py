@@ -4,6 +4,7 @@ Chromium through Playwright."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -115,6 +116,27 @@ def test_republish_uploads_nothing_and_a_caption_edit_only_what_depends_on_capti
     with urllib.request.urlopen(before_edit["url"], timeout=30) as response:
         page = response.read().decode()
     assert "short video" in page and "short film" not in page
+
+
+def test_publish_verify_repairs_what_the_metadata_calls_unchanged(published: tuple[Project, str]) -> None:
+    """An object whose bytes were lost or damaged while its metadata still claims the right checksum (#16)."""
+    project, asset_id = published
+    settings = project.settings()
+    asset = Catalog.open(settings.state_dir).get(asset_id)
+    store = EmbeddedStorage(settings).store()
+    prefix = f"assets/{asset_id}/{asset.publication}"
+    local = settings.output_dir / asset_id / "captions.en.vtt"
+    stored = store.head(f"{prefix}/captions.en.vtt")
+    assert stored is not None and stored.sha256
+    store.client.put_object(Bucket=store.bucket, Key=f"{prefix}/captions.en.vtt", Body=b"X" * stored.size,
+                            Metadata={"sha256": stored.sha256})
+    [trusting] = project.cli_json("publish")
+    assert trusting["uploaded_objects"] == 0  # the metadata alone says nothing changed
+    [verified] = project.cli_json("publish", "--verify")
+    assert verified["uploaded"] == ["captions.en.vtt"]
+    assert store.content_sha256(f"{prefix}/captions.en.vtt") == hashlib.sha256(local.read_bytes()).hexdigest()
+    [again] = project.cli_json("publish", "--verify")
+    assert again["uploaded_objects"] == 0
 
 
 def test_killed_publish_leaves_no_manifest_and_a_rerun_completes(published: tuple[Project, str]) -> None:
