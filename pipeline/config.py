@@ -100,6 +100,12 @@ class ReviewSettings:
                                               "address, e.g. [\"review.example.org\"]", item=str)
     autosave_seconds: float = _setting(2.0, "the editor saves this long after the last change", low=0.5,
                                        high=60.0)
+    session_hours: float = _setting(12.0, "a reviewer's sign-in lasts this long (each sign-in is its own session)",
+                                    low=0.01, high=720.0)
+    max_body_bytes: int = _setting(1_000_000, "largest request body the review app reads (JSON); larger is refused "
+                                   "before it is parsed", low=1024, high=100_000_000)
+    max_import_bytes: int = _setting(5_000_000, "largest caption import the review app reads", low=1024,
+                                     high=100_000_000)
 
 
 @dataclass(frozen=True)

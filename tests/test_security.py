@@ -4,16 +4,30 @@ refused, and the legitimate path still works."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pipeline import config
+from pipeline.catalog import Catalog
+from pipeline.models import Cue
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.storage.objects import ObjectStore
-from tests.conftest import Project, make_project
+from pipeline.web.app import create_app
+from pipeline.web.security import SESSION_COOKIE
+from tests.conftest import Project, asset_awaiting_review, free_port, make_project, review_client, sign_in_path
 
 # Run by /usr/bin/python3 as nobody: standard library only. Prints one JSON object: what each attempt got.
 _PROBE = r"""
@@ -101,3 +115,144 @@ def test_no_other_account_reaches_the_storage_apis_and_a_share_link_still_plays(
             assert value in ("PermissionError", "FileNotFoundError"), f"{name}: {value}"
     assert got["signed share link"] == 200
     assert store.head("assets/x/video.mp4") is not None and store.head("assets/x/evil.mp4") is None
+
+
+# -- the review app -------------------------------------------------------------------------------------------
+
+@dataclass
+class Review:
+    """`pipeline review` running in its own process, as a reviewer starts it."""
+
+    process: subprocess.Popen[str]
+    base: str
+    sign_in_url: str
+    asset_id: str
+
+    def peak_memory_kb(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+@pytest.fixture(scope="module")
+def review_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Review]:
+    project = make_project(tmp_path_factory.mktemp("review") / "project")
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    asset = asset_awaiting_review(settings, catalog, "talk.mp4", [Cue(0, 2000, "Talk to an adult you trust.")])
+    port = free_port()
+    env = {**os.environ, config.CONFIG_ENV: str(project.config_file)}
+    env.pop("PIPELINE_REVIEW_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "pipeline", "review", "--port", str(port)], cwd=project.root,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        printed = [process.stdout.readline(), process.stdout.readline()]
+        assert "sign in by opening" in printed[0], printed
+        sign_in_url = printed[1].strip()
+        assert sign_in_url.startswith(f"http://127.0.0.1:{port}/login?token=")
+        _wait_listening(port)
+        yield Review(process, f"http://127.0.0.1:{port}", sign_in_url, asset.id)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _session(review: Review) -> tuple[str, str]:
+    """Sign in as the reviewer does (the printed URL): the session cookie and the page's CSRF token."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(review.sign_in_url, timeout=10) as page:  # -> 303 to the queue, signed in
+        html = page.read().decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert csrf and "Awaiting review" in html
+    cookies = opener.handlers  # the cookie jar is the processor's
+    jar = next(h.cookiejar for h in cookies if isinstance(h, urllib.request.HTTPCookieProcessor))
+    [cookie] = [c for c in jar if c.name == SESSION_COOKIE]
+    return f"{SESSION_COOKIE}={cookie.value}", csrf.group(1)
+
+
+def test_nobody_gets_neither_the_footage_nor_the_approve_api(review_app: Review) -> None:
+    media = f"{review_app.base}/media/{review_app.asset_id}/captions.en.vtt"
+    approve = f"{review_app.base}/api/assets/{review_app.asset_id}/approve"
+    got = probe_as_nobody([("media", media, "GET"), ("approve", approve, "POST"),
+                           ("api", f"{review_app.base}/api/assets", "GET")])
+    assert got == {"media": 401, "approve": 401, "api": 401}
+    cookie, csrf = _session(review_app)
+    request = urllib.request.Request(media, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert b"Talk to an adult" in answer.read()
+        assert answer.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def _send_body(base: str, path: str, size: int, cookie: str, csrf: str, chunked: bool) -> int:
+    """POST `size` bytes without holding them in memory; the status the server answers."""
+    address = urllib.parse.urlsplit(base)
+    with socket.create_connection((address.hostname or "", address.port or 80), timeout=60) as conn:
+        length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
+        conn.sendall((f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+                      f"Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n{length}\r\n\r\n").encode())
+        chunk = b'{"token": "' + b"A" * (1 << 20)
+        try:
+            for _ in range(size // len(chunk)):
+                conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+        except OSError:
+            pass  # the server stopped reading: what it answered is below
+        answer = conn.recv(4096).decode(errors="replace")
+    return int(answer.split()[1])
+
+
+def test_a_200_mb_body_is_refused_without_the_server_growing(review_app: Review) -> None:
+    cookie, csrf = _session(review_app)
+    before = review_app.peak_memory_kb()
+    size = 200 * 1024 * 1024
+    assert _send_body(review_app.base, "/api/session", size, cookie, csrf, chunked=False) == 413
+    assert _send_body(review_app.base, f"/api/assets/{review_app.asset_id}/captions/en/import", size, cookie, csrf,
+                      chunked=True) == 413
+    assert review_app.peak_memory_kb() - before < 8 * 1024
+    # A small bad body is refused without its content coming back.
+    request = urllib.request.Request(f"{review_app.base}/api/assets/{review_app.asset_id}/approve",
+                                     data=b'{"reviewer": ["SECRET-INPUT"]}', method="POST",
+                                     headers={"Cookie": cookie, "X-CSRF-Token": csrf,
+                                              "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 422 and b"SECRET-INPUT" not in refused.value.read()
+
+
+def test_sessions_are_per_sign_in_expire_and_sign_out(tmp_path: Path) -> None:
+    settings = config.parse({"review": {"session_hours": 0.01}}, tmp_path)  # 36 s
+    catalog = Catalog.open(settings.state_dir)
+    asset = asset_awaiting_review(settings, catalog, "a.mp4", [Cue(0, 1000, "Hello.")])
+    app = create_app(settings, catalog)
+    first, second = review_client(app), review_client(app)
+    assert first.cookies[SESSION_COOKIE] != second.cookies[SESSION_COOKIE]
+    assert first.get("/api/assets").status_code == 200
+    assert first.get("/logout", follow_redirects=False).status_code == 303
+    assert first.get("/api/assets").status_code == 401  # signed out ...
+    assert second.get("/api/assets").status_code == 200  # ... only that browser
+    session = second.cookies[SESSION_COOKIE]
+    app.state.guard.sessions._expiry = {k: 0.0 for k in app.state.guard.sessions._expiry}  # 36 s later
+    assert second.get("/api/assets").status_code == 401
+    assert not app.state.guard.sessions.valid(session)
+    behind_https = review_client(app, "https://127.0.0.1")
+    assert behind_https.get(sign_in_path(app), follow_redirects=False).headers["set-cookie"].count("Secure") == 1
+    # Other sites: no embedding, no prefix probing.
+    media = f"/media/{asset.id}/captions.en.vtt"
+    fetched = behind_https.get(media, headers={"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors"})
+    assert fetched.status_code == 200 and fetched.headers["cross-origin-resource-policy"] == "same-origin"
+    assert behind_https.get(media, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}) \
+        .status_code == 403
+    assert behind_https.get(f"/media/{asset.id[:4]}/captions.en.vtt").status_code == 404
+    assert behind_https.get(f"/api/assets/{asset.id[:6]}/captions/en").status_code == 404
+    assert behind_https.get(f"/api/assets/{asset.id}/captions/en").status_code == 200
