@@ -30,6 +30,7 @@ from pipeline.distribution import share as sharing
 from pipeline.durations import parse_duration
 from pipeline.errors import PipelineError, UsageError
 from pipeline.executor import Executor
+from pipeline.fsutil import printable
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
 from pipeline.review import decisions as review
 from pipeline.storage import open_store
@@ -198,7 +199,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_approve(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     asset = review.approve(settings, ctx.catalog, ctx.catalog.get(args.id), args.reviewer, args.override)
-    print(f"Approved captions of {asset.id} ({asset.source}). Publish with: pipeline publish {asset.id}")
+    print(f"Approved captions of {asset.id} ({printable(asset.source)}). Publish with: pipeline publish {asset.id}")
     return 0
 
 
@@ -210,12 +211,12 @@ def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
         catalog = ctx.catalog
         if args.action == "export":
             count = review.export_captions(settings, catalog, catalog.get(args.target), Path(args.file))
-            print(f"Wrote {count} cues to {args.file}.")
+            print(f"Wrote {count} cues to {printable(args.file)}.")
             return 0
         made = review.import_captions(settings, catalog, catalog.get(args.target), Path(args.file),
                                       args.reviewer or getpass.getuser())
-        print(f"Imported {args.file} into {made.asset_id} as revision {made.number} ({made.summary}); it is back "
-              f"in review (`pipeline captions check {made.asset_id}`).")
+        print(f"Imported {printable(args.file)} into {made.asset_id} as revision {made.number} ({made.summary}); "
+              f"it is back in review (`pipeline captions check {made.asset_id}`).")
         return 0
     target = Path(args.target)
     if target.suffix.lower() == ".vtt" and target.is_file():
@@ -271,7 +272,7 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
                                         on_burn_in=lambda f: reporter.stage_progress("burn-in", f),
                                         verify=args.verify)
         except PipelineError as exc:
-            print(f"pipeline: {exc}", file=sys.stderr)
+            print(f"pipeline: {printable(str(exc))}", file=sys.stderr)
             failed = True
             continue
         results.append(result)
@@ -311,8 +312,9 @@ def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
     if args.revoke:
-        link = sharing.revoke(catalog, open_store(settings), args.revoke)
-        print(json.dumps(_link_json(link), indent=2) if args.json else f"Link {link.id} revoked: it no longer works.")
+        revoked = sharing.revoke(settings, catalog, open_store(settings), args.revoke)
+        print(json.dumps(_link_json(revoked.link) | {"media_stopped": revoked.everything}, indent=2) if args.json
+              else f"Link {revoked.link.id} revoked: {revoked.what_still_works()}.")
         return 0
     if not args.id:
         raise UsageError("give the asset ID to share (or --revoke LINK)")
@@ -392,13 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         if debug:
             traceback.print_exc()
-        print(f"pipeline: {exc}", file=sys.stderr)
+        print(f"pipeline: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line, the traceback is in the run's log file
         log.debug("unexpected error", exc_info=True)
         if debug:
             traceback.print_exc()
-        print(f"pipeline: unexpected error: {exc!r}; run again with --debug and report it", file=sys.stderr)
+        print(f"pipeline: unexpected error: {printable(repr(exc))}; run again with --debug and report it",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("pipeline: interrupted; run the same command again to finish", file=sys.stderr)
