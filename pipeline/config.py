@@ -35,6 +35,8 @@ class PathSettings:
     masters: str = _setting("masters", "folder of source videos; every file in it is a master")
     output: str = _setting("output", "renditions and captions are written to output/<asset id>/")
     state: str = _setting("state", "catalog, logs, credentials and embedded storage data")
+    allow_symlinks: bool = _setting(False, "accept a master that is a symbolic link (its target is read, its own "
+                                    "name shown); off: a link is refused, so a master is always a file put there")
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ class PublishSettings:
     default_link_expiry: str = _setting("3d", "share links expire after this (s, m, h, d); at most 7d")
     public_base_url: str = _setting("", "empty: private bucket, signed links; else the public URL of the bucket "
                                     "behind a CDN, e.g. https://media.example.org/ (links then never expire)")
+    show_reviewer_name: bool = _setting(False, "share pages name the person who checked the captions; off: they "
+                                        "only say a person checked them (the audience need not know who)")
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_robustness": ("media", "whisper", "storage"), "test_end_to_end": ("media", "whisper", "storage"),
     "test_share": ("media", "whisper", "storage", "browser"), "test_editor": ("media", "whisper", "browser"),
     "test_distributed": ("media", "whisper", "storage", "cluster"), "test_cluster_fixture": ("cluster", "storage"),
-    "test_security": ("storage",),
+    "test_security": ("media", "storage"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
 

@@ -3,10 +3,12 @@ refused, and the legitimate path still works."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -16,18 +18,24 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline import config
 from pipeline.catalog import Catalog
+from pipeline.errors import MediaError
+from pipeline.media import ffmpeg, pin
 from pipeline.models import Cue
+from pipeline.stages import ingest, transcode
+from pipeline.stages.job import Job
 from pipeline.storage import open_store
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.storage.objects import ObjectStore
 from pipeline.web.app import create_app
 from pipeline.web.security import SESSION_COOKIE
 from tests.conftest import Project, asset_awaiting_review, free_port, make_project, review_client, sign_in_path
+from tests.media import silent_video
 
 # Run by /usr/bin/python3 as nobody: standard library only. Prints one JSON object: what each attempt got.
 _PROBE = r"""
@@ -256,3 +264,113 @@ def test_sessions_are_per_sign_in_expire_and_sign_out(tmp_path: Path) -> None:
     assert behind_https.get(f"/media/{asset.id[:4]}/captions.en.vtt").status_code == 404
     assert behind_https.get(f"/api/assets/{asset.id[:6]}/captions/en").status_code == 404
     assert behind_https.get(f"/api/assets/{asset.id}/captions/en").status_code == 200
+
+
+# -- ingest ---------------------------------------------------------------------------------------------------
+
+def _ingest_settings(tmp_path: Path, **limits: object) -> config.Settings:
+    return config.parse({"transcode": {"ladder": [240], "bitrates_kbps": [600]}, "limits": limits}, tmp_path)
+
+
+def _job(settings: config.Settings, master: Path) -> Job:
+    catalog = Catalog.open(settings.state_dir)
+    asset, _ = ingest.identify(master, settings, catalog)
+    return Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
+
+
+def test_a_master_swapped_mid_run_is_processed_as_the_bytes_that_were_hashed(tmp_path: Path) -> None:
+    settings = _ingest_settings(tmp_path)
+    settings.masters_dir.mkdir(parents=True)
+    master = silent_video(settings.masters_dir / "talk.mp4", seconds=4)
+    original = hashlib.sha256(master.read_bytes()).hexdigest()
+    other = silent_video(tmp_path / "other.mp4", seconds=1.5, size="160x120")
+    job = _job(settings, master)
+    ingest.ingest(job)
+    os.replace(other, master)  # after the checks, before the transcode
+    transcode.transcode(job)
+    made = next(job.out_dir.glob("video_*.mp4"))
+    assert job.asset.sha256 == original
+    assert ffmpeg.video_stream(made).width == 320  # the first file's 320x240 (the other one is 160x120)
+    assert 3.5 < float(_probe_json(made)["format"]["duration"]) < 4.5
+    # A process that did not hash it (a later run, a worker) refuses what is now another file.
+    pin.release_all()
+    stale = Job(job.catalog.get(job.asset.id), master, settings, job.catalog, job.transcriber, job.on_progress)
+    with pytest.raises(MediaError, match=r"talk\.mp4: changed while it was being processed"):
+        ingest.ingest(stale)
+
+
+def _probe_json(path: Path) -> dict[str, Any]:
+    done = subprocess.run(["ffprobe", "-v", "error", "-show_format", "-of", "json", str(path)], capture_output=True,
+                          text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_links_are_refused_and_size_is_checked_before_hashing(tmp_path: Path) -> None:
+    settings = _ingest_settings(tmp_path, max_file_mb=1)
+    settings.masters_dir.mkdir(parents=True)
+    (tmp_path / "secret-place").mkdir()
+    real = silent_video(tmp_path / "secret-place" / "real.mp4", seconds=1)
+    link = settings.masters_dir / "link.mp4"
+    link.symlink_to(real)
+    with pytest.raises(MediaError, match=r"^link\.mp4: a symbolic link; .* \[paths\] allow_symlinks") as refused:
+        _job(settings, link)
+    assert "secret-place" not in str(refused.value)
+    sparse = settings.masters_dir / "huge.mp4"
+    with sparse.open("wb") as handle:
+        handle.truncate(4 * 2**30)  # 4 GB of nothing: refused from its size, nothing read
+    with pytest.raises(MediaError, match=r"^huge\.mp4: 4,295\.0 MB, more than \[limits\] max_file_mb = 1"):
+        _job(settings, sparse)
+    allowed = config.parse({"paths": {"allow_symlinks": True}}, tmp_path)
+    assert _job(allowed, link).asset.source == "link.mp4"  # its own name, not its target's
+
+
+def _lying_header(path: Path, claimed_s: float) -> Path:
+    """Rewrite a Matroska file's Segment Duration (element 0x4489, an 8-byte float in ms) to `claimed_s`."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88") + 3
+    data[at:at + 8] = struct.pack(">d", claimed_s * 1000)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_header_that_lies_about_the_duration_is_refused(tmp_path: Path) -> None:
+    settings = _ingest_settings(tmp_path, max_duration_minutes=1)
+    master = silent_video(tmp_path / "long.mkv", seconds=75, size="64x48")
+    assert ingest.validate(master, _ingest_settings(tmp_path, max_duration_minutes=2)).duration_ms > 70_000
+    _lying_header(master, 5)
+    assert 4 < float(_probe_json(master)["format"]["duration"]) < 6  # the header now says 5 s
+    with pytest.raises(MediaError, match=r"^long\.mkv: its packets run past 1 minutes"):
+        ingest.validate(master, settings)
+
+
+def test_a_decompression_bomb_is_stopped_within_the_memory_limit(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=black:s=8000x8000:d=0.04:r=25", "-f",
+                    "lavfi", "-i", "color=black:s=8000x8000:d=0.04:r=25", "-map", "0", "-map", "1", "-c:v",
+                    "libx264", "-preset", "ultrafast", "-y", str(bomb)], check=True, timeout=300)
+    # In a process of its own, so that its children's peak memory is the probe's alone.
+    script = ("import resource, sys; from pathlib import Path; from pipeline import config; "
+              "from pipeline.stages import ingest\n"
+              "s = config.parse({'limits': {'ffmpeg_memory_mb': 256}}, Path(sys.argv[2]))\n"
+              "try:\n    ingest.validate(Path(sys.argv[1]), s); print('accepted')\n"
+              "except Exception as exc:\n    print(exc)\n"
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", script, str(bomb), str(tmp_path)], capture_output=True, text=True,
+                          check=True, timeout=300)
+    message, peak_kb = done.stdout.strip().splitlines()
+    assert message.startswith("bomb.mkv: 2 video streams of 128 megapixels in all"), message
+    assert int(peak_kb) < (256 + 64) * 1024  # the heap limit, plus the libraries mapped
+
+
+# -- the terminal ---------------------------------------------------------------------------------------------
+
+def test_names_with_escape_sequences_and_newlines_print_escaped(project: Project) -> None:
+    hostile = "clear\x1b[2J\x1b[31mred\nabc123  processed  FORGED.mp4"
+    (project.masters / hostile).write_text("not a video")
+    done = project.cli("run")
+    printed = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "\x1b" not in printed and "\nabc123" not in printed
+    assert "clear\\x1b[2J\\x1b[31mred\\nabc123  processed  FORGED.mp4" in printed
+    assert "not a readable video" in printed  # the legitimate message still comes through

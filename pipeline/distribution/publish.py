@@ -195,7 +195,7 @@ def _publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: As
 def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset) -> int:
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}, not published")
-    share.remove_all(catalog, store, asset.id)
+    share.remove_all(settings, catalog, store, asset.id)
     removed = store.delete_prefix(asset_prefix(settings, asset) + "/")
     catalog.set_publication(asset.id, None)
     reviewed = all(t.state is not CaptionState.DRAFT for t in catalog.caption_tracks(asset.id))

@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline import fsutil
 from pipeline.config import Settings
@@ -99,6 +100,7 @@ class EmbeddedStorage:
         self.pid_file = self.dir / "weed.pid"
         self.credentials_file = self.dir / "credentials.json"
         self.runtime_file = self.dir / "runtime_dir"
+        self.readers_file = self.dir / "readers.json"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,16 +136,71 @@ class EmbeddedStorage:
 
     def status(self) -> Status:
         pid = self.pid()
-        return Status(pid is not None, pid, self.endpoint, self.ports(), self.data_dir)
+        return Status(pid is not None, pid, self.endpoint, self.host_ports(), self.data_dir)
 
-    def _write_server_config(self) -> None:
-        creds = self.credentials()
-        identities = {"identities": [{
+    # -- one read-only S3 identity per share link (#16): revoking a link deletes its identity, so every address
+    # signed with it (page, playlists, segments, MP4s, captions) stops working, not only the page.
+
+    def _readers(self) -> dict[str, Any]:
+        try:
+            found: dict[str, Any] = json.loads(self.readers_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = {}
+        return {"active": found.get("active", {}), "revoked": found.get("revoked", [])}
+
+    def add_reader(self, name: str, keys: list[str]) -> Credentials:
+        """A new identity that may read only objects under `keys` (prefixes ending in /, or whole keys)."""
+        readers = self._readers()
+        created = Credentials("PR" + _random_key(18), secrets.token_urlsafe(30))
+        readers["active"][name] = {"access_key_id": created.access_key_id,
+                                   "secret_access_key": created.secret_access_key, "keys": keys}
+        self._save_readers(readers)
+        return created
+
+    def reader(self, name: str) -> Credentials | None:
+        found = self._readers()["active"].get(name)
+        return Credentials(found["access_key_id"], found["secret_access_key"]) if found else None
+
+    def remove_reader(self, name: str) -> bool:
+        readers = self._readers()
+        gone = readers["active"].pop(name, None)
+        if gone is None:
+            return False
+        readers["revoked"].append(gone["access_key_id"])
+        self._save_readers(readers)
+        return True
+
+    def _save_readers(self, readers: dict[str, Any]) -> None:
+        fsutil.write_private(self.readers_file, json.dumps(readers, indent=2))
+        self._write_identities(readers)
+        pid = self.pid()
+        if pid is not None:
+            # SeaweedFS reads -s3.config again on SIGHUP (through the forwarder, which passes it on). It merges
+            # what it reads into what it knows, so a revoked key stays listed, with a random secret and no
+            # rights, until the next start.
+            os.kill(pid, signal.SIGHUP)
+
+    def _write_identities(self, readers: dict[str, Any]) -> None:
+        creds, bucket = self.credentials(), self.settings.storage.bucket
+        identities: list[dict[str, Any]] = [{
             "name": "pipeline",
             "credentials": [{"accessKey": creds.access_key_id, "secretKey": creds.secret_access_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
-        fsutil.write_private(self.dir / "s3.json", json.dumps(identities, indent=2))
+        }]
+        for name, found in readers["active"].items():
+            identities.append({"name": f"link-{name}", "credentials": [
+                {"accessKey": found["access_key_id"], "secretKey": found["secret_access_key"]}],
+                "actions": [f"Read:{bucket}/{key}{'*' if key.endswith('/') else ''}" for key in found["keys"]]})
+        for key in readers["revoked"]:
+            identities.append({"name": f"revoked-{key}", "credentials": [
+                {"accessKey": key, "secretKey": secrets.token_urlsafe(30)}], "actions": []})
+        fsutil.write_private(self.dir / "s3.json", json.dumps({"identities": identities}, indent=2))
+
+    def _write_server_config(self) -> None:
+        readers = self._readers()
+        readers["revoked"] = []  # a fresh start forgets them for good
+        fsutil.write_private(self.readers_file, json.dumps(readers, indent=2))
+        self._write_identities(readers)
         jwt = "\n".join(f'[{section}]\nkey = "{secrets.token_hex(32)}"\nexpires_after_seconds = 60\n'
                         for section in ("jwt.signing", "jwt.signing.read", "jwt.filer_signing",
                                         "jwt.filer_signing.read"))

@@ -28,6 +28,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.executor import Executor
+from pipeline.fsutil import printable
 from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
@@ -182,7 +183,7 @@ def serve(executor: Executor, host: str, port: int) -> None:
         print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
     for problem in review.prepare_workspace(settings, catalog):  # the pages only read: repairs happen here
-        print(f"pipeline: not prepared for review: {problem}", file=sys.stderr)
+        print(f"pipeline: not prepared for review: {printable(str(problem))}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
     if app.state.guard.token_generated:
         print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it); sign in by opening\n"
