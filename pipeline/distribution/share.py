@@ -152,7 +152,7 @@ def _link_signer(settings: Settings, store: ObjectStore, link_id: str, asset: As
     if not _own_identity(settings):
         return store
     embedded = EmbeddedStorage(settings)
-    keys = [f"{asset_prefix(settings, asset)}/", f"{SHARES}/{link_id}/", f"{SHARES}/static/{HLS_JS}"]
+    keys = [f"{asset_prefix(settings, asset)}/", f"{SHARES}/{link_id}/", f"{SHARES}/static/"]  # the player
     creds = embedded.add_reader(link_id, keys) if create else embedded.reader(link_id)
     if creds is None:
         return store

@@ -149,7 +149,8 @@ class EmbeddedStorage:
         return {"active": found.get("active", {}), "revoked": found.get("revoked", [])}
 
     def add_reader(self, name: str, keys: list[str]) -> Credentials:
-        """A new identity that may read only objects under `keys` (prefixes ending in /, or whole keys)."""
+        """A new identity that may read only objects under `keys`, prefixes ending in / (SeaweedFS matches an
+        action's resource as a prefix with `*`; a whole key without it matched nothing in 4.48)."""
         readers = self._readers()
         created = Credentials("PR" + _random_key(18), secrets.token_urlsafe(30))
         readers["active"][name] = {"access_key_id": created.access_key_id,
@@ -190,7 +191,7 @@ class EmbeddedStorage:
         for name, found in readers["active"].items():
             identities.append({"name": f"link-{name}", "credentials": [
                 {"accessKey": found["access_key_id"], "secretKey": found["secret_access_key"]}],
-                "actions": [f"Read:{bucket}/{key}{'*' if key.endswith('/') else ''}" for key in found["keys"]]})
+                "actions": [f"Read:{bucket}/{key}*" for key in found["keys"]]})
         for key in readers["revoked"]:
             identities.append({"name": f"revoked-{key}", "credentials": [
                 {"accessKey": key, "secretKey": secrets.token_urlsafe(30)}], "actions": []})
