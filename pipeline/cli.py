@@ -28,7 +28,7 @@ from pipeline.config import Settings
 from pipeline.distribution import publish as publishing
 from pipeline.distribution import share as sharing
 from pipeline.durations import parse_duration
-from pipeline.errors import PipelineError, UsageError
+from pipeline.errors import PipelineError, StorageError, UsageError
 from pipeline.executor import Executor
 from pipeline.fsutil import printable
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
@@ -260,7 +260,11 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
             print("[]")
         return 0
     ctx.executor.bring_back(ids)  # publish uploads this machine's files: what workers made comes first (#8)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except StorageError:
+        publishing.verify_next_time(settings, ids)  # whatever state the store is in, the next publish checks it
+        raise
     reporter = TerminalReporter(sys.stderr)
     results, failed = [], False
     for asset in assets:

@@ -114,6 +114,14 @@ def _verify_marker(settings: Settings, asset_id: str) -> Path:
     return settings.state_dir / "publish-verify" / asset_id
 
 
+def verify_next_time(settings: Settings, asset_ids: list[str]) -> None:
+    """A storage error before publishing began (the store unreachable, refusing): the next publish verifies."""
+    for asset_id in asset_ids:
+        marker = _verify_marker(settings, asset_id)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
 def _unchanged(store: ObjectStore, key: str, digest: str, size: int, verify: bool) -> bool:
     """Whether the stored object already holds these bytes: by its recorded checksum, or, verifying, by the
     checksum of what the server sends back (metadata can outlive the data it describes)."""
@@ -135,8 +143,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Ass
         result = _publish(settings, catalog, store, asset, on_progress, allow_unreviewed, on_burn_in,
                           verify or marker.exists())
     except StorageError:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        verify_next_time(settings, [asset.id])
         raise
     marker.unlink(missing_ok=True)
     return result
