@@ -11,8 +11,9 @@ PIP := $(BIN)/pip --disable-pip-version-check --quiet
 #   ffmpeg, ffprobe (ffmpeg): transcoding; espeak-ng: speech for the sample master and the tests; sox: the tests'
 #   raw-audio fixtures; chromium: the browser tests drive Debian's Chromium through Playwright (Playwright cannot
 #   download its own browser here).
-SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng sox chromium
-APT_PACKAGES := ffmpeg espeak-ng sox chromium
+#   unshare (util-linux, present on every Debian): runs the embedded storage in its own network namespace (#16).
+SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng sox chromium unshare
+APT_PACKAGES := ffmpeg espeak-ng sox chromium util-linux
 
 # The distributed mode's services (#8), for its integration test: Redis and PostgreSQL from Debian (PostgreSQL's
 # programs live in /usr/lib/postgresql/VERSION/bin). Its users install them on their own machines (README,

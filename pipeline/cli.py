@@ -28,8 +28,9 @@ from pipeline.config import Settings
 from pipeline.distribution import publish as publishing
 from pipeline.distribution import share as sharing
 from pipeline.durations import parse_duration
-from pipeline.errors import PipelineError, UsageError
+from pipeline.errors import PipelineError, StorageError, UsageError
 from pipeline.executor import Executor
+from pipeline.fsutil import printable
 from pipeline.models import Asset, AssetState, JobRecord, ShareLink
 from pipeline.review import decisions as review
 from pipeline.review import editing, flags
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-unreviewed", action="store_true",
                    help="emergencies only: publish the named assets before their captions are approved; "
                         "recorded, and the share page says so")
+    p.add_argument("--verify", action="store_true",
+                   help="read every stored object back, check its SHA-256 and upload again what is missing or "
+                        "wrong (done by itself after a publish that met a storage error)")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p = add("share", "make a link to a published asset's share page (player, captions, transcript, "
                      "downloads) that expires; or list or revoke links")
@@ -220,7 +224,8 @@ def cmd_approve(ctx: Context, args: argparse.Namespace) -> int:
                            ("TRACK", "CUE", "KIND", "KEY", "OPEN ITEM")), file=sys.stderr)
         raise
     decided = f" ({review.NO_SPEECH})" if args.no_speech else ""
-    print(f"Approved captions of {asset.id} ({asset.source}){decided}. Publish with: pipeline publish {asset.id}")
+    print(f"Approved captions of {asset.id} ({printable(asset.source)}){decided}. "
+          f"Publish with: pipeline publish {asset.id}")
     return 0
 
 
@@ -258,12 +263,12 @@ def cmd_captions(ctx: Context, args: argparse.Namespace) -> int:
         catalog = ctx.catalog
         if args.action == "export":
             count = review.export_captions(settings, catalog, catalog.get(args.target), Path(args.file))
-            print(f"Wrote {count} cues to {args.file}.")
+            print(f"Wrote {count} cues to {printable(args.file)}.")
             return 0
         made = review.import_captions(settings, catalog, catalog.get(args.target), Path(args.file),
                                       args.reviewer or getpass.getuser())
-        print(f"Imported {args.file} into {made.asset_id} as revision {made.number} ({made.summary}); it is back "
-              f"in review (`pipeline captions check {made.asset_id}`).")
+        print(f"Imported {printable(args.file)} into {made.asset_id} as revision {made.number} ({made.summary}); "
+              f"it is back in review (`pipeline captions check {made.asset_id}`).")
         return 0
     target = Path(args.target)
     if target.suffix.lower() == ".vtt" and target.is_file():
@@ -311,7 +316,11 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
             print("[]")
         return 0
     ctx.executor.bring_back(ids)  # publish uploads this machine's files: what workers made comes first (#8)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except StorageError:
+        publishing.verify_next_time(settings, ids)  # whatever state the store is in, the next publish checks it
+        raise
     reporter = TerminalReporter(sys.stderr)
     results, failed = [], False
     for asset in assets:
@@ -320,9 +329,10 @@ def cmd_publish(ctx: Context, args: argparse.Namespace) -> int:
             result = publishing.publish(settings, catalog, store, asset,
                                         on_progress=lambda f: reporter.stage_progress("publish", f),
                                         allow_unreviewed=args.allow_unreviewed,
-                                        on_burn_in=lambda f: reporter.stage_progress("burn-in", f))
+                                        on_burn_in=lambda f: reporter.stage_progress("burn-in", f),
+                                        verify=args.verify)
         except PipelineError as exc:
-            print(f"pipeline: {exc}", file=sys.stderr)
+            print(f"pipeline: {printable(str(exc))}", file=sys.stderr)
             failed = True
             continue
         results.append(result)
@@ -362,8 +372,9 @@ def cmd_share(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
     if args.revoke:
-        link = sharing.revoke(catalog, open_store(settings), args.revoke)
-        print(json.dumps(_link_json(link), indent=2) if args.json else f"Link {link.id} revoked: it no longer works.")
+        revoked = sharing.revoke(settings, catalog, open_store(settings), args.revoke)
+        print(json.dumps(_link_json(revoked.link) | {"media_stopped": revoked.everything}, indent=2) if args.json
+              else f"Link {revoked.link.id} revoked: {revoked.what_still_works()}.")
         return 0
     if not args.id:
         raise UsageError("give the asset ID to share (or --revoke LINK)")
@@ -475,13 +486,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         if debug:
             traceback.print_exc()
-        print(f"pipeline: {exc}", file=sys.stderr)
+        print(f"pipeline: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: still one line, the traceback is in the run's log file
         log.debug("unexpected error", exc_info=True)
         if debug:
             traceback.print_exc()
-        print(f"pipeline: unexpected error: {exc!r}; run again with --debug and report it", file=sys.stderr)
+        print(f"pipeline: unexpected error: {printable(repr(exc))}; run again with --debug and report it",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("pipeline: interrupted; run the same command again to finish", file=sys.stderr)

@@ -35,6 +35,8 @@ class PathSettings:
     masters: str = _setting("masters", "folder of source videos; every file in it is a master")
     output: str = _setting("output", "renditions and captions are written to output/<asset id>/")
     state: str = _setting("state", "catalog, logs, credentials and embedded storage data")
+    allow_symlinks: bool = _setting(False, "accept a master that is a symbolic link (its target is read, its own "
+                                    "name shown); off: a link is refused, so a master is always a file put there")
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ class ReviewSettings:
                                               "address, e.g. [\"review.example.org\"]", item=str)
     autosave_seconds: float = _setting(2.0, "the editor saves this long after the last change", low=0.5,
                                        high=60.0)
+    session_hours: float = _setting(12.0, "a reviewer's sign-in lasts this long (each sign-in is its own session)",
+                                    low=0.01, high=720.0)
+    max_body_bytes: int = _setting(1_000_000, "largest request body the review app reads (JSON); larger is refused "
+                                   "before it is parsed", low=1024, high=100_000_000)
+    max_import_bytes: int = _setting(5_000_000, "largest caption import the review app reads", low=1024,
+                                     high=100_000_000)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,10 @@ class StorageSettings:
                                         low=1024, high=55535)
     start_timeout_seconds: int = _setting(90, "how long to wait for the embedded storage to come up",
                                           low=5, high=600)
+    embedded_private_network: bool = _setting(
+        True, "run the embedded SeaweedFS in its own network namespace so that no other local account can reach "
+        "its master, volume or filer APIs (only signed S3 through 127.0.0.1); false only where user namespaces "
+        "are forbidden")
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,8 @@ class PublishSettings:
     default_link_expiry: str = _setting("3d", "share links expire after this (s, m, h, d); at most 7d")
     public_base_url: str = _setting("", "empty: private bucket, signed links; else the public URL of the bucket "
                                     "behind a CDN, e.g. https://media.example.org/ (links then never expire)")
+    show_reviewer_name: bool = _setting(False, "share pages name the person who checked the captions; off: they "
+                                        "only say a person checked them (the audience need not know who)")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from pipeline import fsutil, stages
 from pipeline.captions.engines import Transcriber, make_transcriber
 from pipeline.catalog import Catalog, now
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, LeaseLostError, PipelineError
+from pipeline.errors import ConfigError, LeaseLostError, MediaError, PipelineError
 from pipeline.models import Asset, AssetState
 from pipeline.stages import ingest
 from pipeline.stages.job import Job
@@ -195,13 +195,15 @@ def lease_until() -> datetime:
     return now() + timedelta(seconds=LEASE_SECONDS)
 
 
-def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset | None, str | None]:
+def identify(master: Path, settings: Settings, catalog: Catalog) -> tuple[Asset | None, str | None]:
     """The master's asset, recorded if new; or None and the one-line error when the file cannot be read."""
     name = fsutil.display_name(master)
-    if not master.is_file():
+    if not master.is_file() and not master.is_symlink():  # a link gets ingest's own message
         return None, f"{name}: not a regular file; masters must be video files"
     try:
-        return ingest.identify(master, masters_dir, catalog)[0], None
+        return ingest.identify(master, settings, catalog)[0], None
+    except MediaError as exc:
+        return None, str(exc)
     except OSError as exc:
         return None, f"{name}: cannot be read ({exc.strerror}); check the file"
 
@@ -271,7 +273,7 @@ class Runner:
 
     def _one(self, master: Path, index: int, total: int) -> Outcome:
         name = fsutil.display_name(master)
-        asset, error = identify(master, self.settings.masters_dir, self.catalog)
+        asset, error = identify(master, self.settings, self.catalog)
         if asset is None:
             return Outcome(master, None, True, error)
         states = RUNNABLE

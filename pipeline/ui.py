@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from pipeline.fsutil import display_name, printable
 from pipeline.models import Asset
 from pipeline.runner import Outcome
 
@@ -14,9 +15,11 @@ BAR_WIDTH = 28
 
 
 def format_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-             for row in [header, *rows]]
+    """Cells escaped (#16): a name holding a newline or a terminal escape sequence cannot forge a row or
+    drive the terminal."""
+    cells = [[printable(str(cell)) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -41,7 +44,7 @@ class TerminalReporter:
 
     def asset_started(self, master: Path, asset: Asset, index: int, total: int) -> None:
         self._end_stage()
-        print(f"[{index}/{total}] {master.name} (asset {asset.id})", file=self.stream, flush=True)
+        print(f"[{index}/{total}] {display_name(master)} (asset {asset.id})", file=self.stream, flush=True)
 
     def stage_progress(self, stage: str, fraction: float, media_ms: int | None = None) -> None:
         if stage != self._stage:
@@ -68,7 +71,7 @@ class TerminalReporter:
     def asset_finished(self, outcome: Outcome) -> None:
         self._end_stage()
         if outcome.error:
-            print(f"  failed: {outcome.error}", file=self.stream, flush=True)
+            print(f"  failed: {printable(outcome.error or '')}", file=self.stream, flush=True)
 
     def summary(self, outcomes: Sequence[Outcome], out: TextIO) -> None:
         self._end_stage()

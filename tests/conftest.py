@@ -103,6 +103,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def sign_in_path(app: Any, next_path: str = "/") -> str:
+    """The review app's sign-in path (what `pipeline review` prints, carrying the token made at start), for a
+    browser: `page.goto(url + sign_in_path(app, "/assets/<id>"))` signs the page's context in and opens the
+    page. Every test that opens the review app signs in through this or review_client (#16)."""
+    return str(app.state.guard.sign_in_path(next_path))
+
+
+def review_client(app: Any, base_url: str = "http://127.0.0.1") -> Any:
+    """A FastAPI TestClient of the review app with a signed-in session (its own, as a reviewer's browser)."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, base_url=base_url)
+    answer = client.get(sign_in_path(app), follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return client
+
+
 @contextmanager
 def live_app(app: Any) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 in a thread, for a real browser; stopped on exit."""
@@ -187,6 +204,7 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_merging": (), "test_review_api": (),
     "test_editor_merge": ("media", "whisper", "browser"),
     "test_editor_access": ("media", "browser"),
+    "test_security": ("media", "storage"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
 

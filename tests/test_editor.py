@@ -7,6 +7,7 @@ import http.client
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -19,7 +20,7 @@ from pipeline.config import Settings
 from pipeline.models import AssetState, Cue
 from pipeline.review import editing, flags
 from pipeline.web.app import create_app
-from tests.conftest import asset_awaiting_review, live_app, make_project
+from tests.conftest import asset_awaiting_review, live_app, make_project, sign_in_path
 from tests.media import sample_master
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -34,6 +35,21 @@ class Workspace:
     asset_id: str  # the sample master, with its renditions and Whisper's draft
     hostile_id: str  # an asset whose caption and file name are HTML
     original: list[Cue]
+    sign_in: str  # conftest.sign_in_path: the review app wants a signed-in session (#16)
+
+    def page(self, browser: Browser, **options: Any) -> Page:
+        """A new page in its own browser context, signed in to the review app."""
+        page = browser.new_page(**options)
+        page.goto(self.url + self.sign_in)
+        return page
+
+    def session_cookie(self) -> str:
+        address = urllib.parse.urlsplit(self.url)
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+        connection.request("GET", self.sign_in)
+        cookie = connection.getresponse().getheader("set-cookie") or ""
+        connection.close()
+        return cookie.split(";")[0]
 
     def editor(self, asset_id: str | None = None) -> str:
         return f"{self.url}/assets/{asset_id or self.asset_id}"
@@ -60,13 +76,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     hostile = asset_awaiting_review(settings, catalog, "<b>bold</b>.mp4", [Cue(0, 2000, HOSTILE)])
     original = list(editing.read_draft(settings, catalog, asset).revision.cues)
     assert len(original) >= 3, original
-    with live_app(create_app(settings, catalog)) as url:
-        yield Workspace(url, settings, catalog, asset.id, hostile.id, original)
+    app = create_app(settings, catalog)
+    with live_app(app) as url:
+        yield Workspace(url, settings, catalog, asset.id, hostile.id, original, sign_in_path(app))
 
 
 def _open(browser: Browser, workspace: Workspace, name: str = "Ann Reviewer",
           asset_id: str | None = None) -> Page:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = workspace.page(browser, viewport={"width": 1400, "height": 1000})
     page.goto(workspace.editor(asset_id))
     page.wait_for_selector("body[data-ready=true]")
     page.fill("#reviewer-name", name)
@@ -83,7 +100,7 @@ def _saved(page: Page) -> None:
 
 
 def test_queue_lists_assets_by_review_state_and_links_to_the_editor(workspace: Workspace, browser: Browser) -> None:
-    page = browser.new_page()
+    page = workspace.page(browser)
     page.goto(workspace.url)
     row = page.locator(f"tr[data-asset='{workspace.asset_id}']")
     assert row.locator("a").get_attribute("href") == f"/assets/{workspace.asset_id}"
@@ -237,7 +254,7 @@ def test_keyboard_only_the_toolbar_is_one_tab_stop_with_a_visible_focus_and_the_
 
 
 def test_hostile_caption_text_is_shown_literally_and_never_run(workspace: Workspace, browser: Browser) -> None:
-    page = browser.new_page()
+    page = workspace.page(browser)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(workspace.url)
@@ -260,14 +277,15 @@ def test_foreign_host_and_cross_site_writes_are_refused(workspace: Workspace) ->
     connection.close()
     connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
     connection.request("POST", f"/api/assets/{workspace.asset_id}/approve", body='{"reviewer": "x"}',
-                       headers={"Content-Type": "application/json", "Origin": "http://attacker.example"})
+                       headers={"Content-Type": "application/json", "Origin": "http://attacker.example",
+                                "Cookie": workspace.session_cookie()})
     assert connection.getresponse().status == 403
     connection.close()
 
 
 def test_both_pages_pass_an_axe_scan_without_serious_problems(workspace: Workspace, browser: Browser) -> None:
     axe = Axe()
-    page = browser.new_page()
+    page = workspace.page(browser)
     for url in (workspace.url, workspace.editor()):
         page.goto(url)
         page.wait_for_load_state("networkidle")
@@ -301,7 +319,7 @@ def test_approving_in_the_editor_records_the_reviewer(workspace: Workspace, brow
 
 def test_the_editor_runs_as_es_modules_under_the_content_security_policy(workspace: Workspace,
                                                                          browser: Browser) -> None:
-    page = browser.new_page()
+    page = workspace.page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

@@ -37,7 +37,7 @@ def test_target_size(size: tuple[int, int], cap: int, expected: tuple[int, int])
 def _job(tmp_path: Path, master: Path) -> Job:
     settings = config.parse({"transcode": {"ladder": [240], "bitrates_kbps": [600]}}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
-    asset, _ = ingest.identify(master, settings.masters_dir, catalog)
+    asset, _ = ingest.identify(master, settings, catalog)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
     ingest.ingest(job)
     return job

@@ -8,14 +8,12 @@ import re
 import sqlite3
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog
 from pipeline.models import Cue, RenditionKind
 from pipeline.review import decisions, waveform
 from pipeline.web.app import create_app
-from tests.conftest import Project, asset_awaiting_review
+from tests.conftest import Project, asset_awaiting_review, review_client
 from tests.media import sample_master
 
 BASE = "http://127.0.0.1"
@@ -61,7 +59,7 @@ def test_every_page_and_read_route_leaves_catalog_and_files_untouched(project: P
     assert kept.is_file()  # the transcode stage keeps it; an older run did not, so the GET must measure it
     kept.unlink()
     app = create_app(settings, catalog)
-    client = TestClient(app, base_url=BASE)
+    client = review_client(app, BASE)
     before = _checksums(project)
 
     requested = []

@@ -38,7 +38,7 @@ def ffprobe(path: Path, *extra: str) -> dict[str, Any]:
 def run_transcode(tmp_path: Path, master: Path, **transcode_settings: Any) -> Job:
     settings = config.parse({"transcode": {**LADDER, **transcode_settings}}, tmp_path)
     catalog = Catalog.open(settings.state_dir)
-    asset, _ = ingest.identify(master, settings.masters_dir, catalog)
+    asset, _ = ingest.identify(master, settings, catalog)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
     ingest.ingest(job)
     job.refresh()

@@ -395,6 +395,7 @@ def test_storage_down_or_refusing_is_one_clear_line_and_a_later_publish_works(pr
     down = project.cli("publish", asset_id)
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
     assert f"storage at {closed} is unreachable" in down.stderr and "run the command again" in down.stderr
+    assert (project.root / "state" / "publish-verify" / asset_id).exists()  # the next publish reads back (#16)
 
     project.config_file.write_text(original)
     project.cli("storage", "start", check=True)
@@ -409,6 +410,7 @@ def test_storage_down_or_refusing_is_one_clear_line_and_a_later_publish_works(pr
     [published] = project.cli_json("publish", asset_id)
     assert published["uploaded_objects"] >= 2
     assert project.cli_json("status")[0]["state"] == "published"
+    assert not (project.root / "state" / "publish-verify" / asset_id).exists()
     for text in (down.stderr, down.stdout, refused.stderr, refused.stdout,
                  *(p.read_text() for p in (project.root / "state" / "logs").iterdir())):
         assert secret not in text

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import socket
-import ssl
 import stat
 import urllib.error
 import urllib.request
@@ -70,7 +68,7 @@ def test_only_loopback_listens_on_the_configured_ports(running: tuple[Project, E
     listening = _listening_addresses(pid)
     assert listening, "the server listens on nothing?"
     assert {address for address, _ in listening} == {"0100007F"}  # 127.0.0.1, little-endian hex
-    assert {port for _, port in listening} == set(embedded.ports().values())
+    assert {port for _, port in listening} == {embedded.settings.storage.embedded_s3_port}
 
 
 def test_anonymous_reads_and_writes_are_refused(running: tuple[Project, EmbeddedStorage, ObjectStore],
@@ -84,10 +82,6 @@ def test_anonymous_reads_and_writes_are_refused(running: tuple[Project, Embedded
     assert _status(f"{s3}/t/secret.txt") == 403
     assert _status(f"{s3}?list-type=2") == 403
     assert _status(urllib.request.Request(f"{s3}/t/new.txt", data=b"x", method="PUT")) == 403
-    # The filer behind the S3 gateway would serve files to anyone without its JWT keys.
-    filer = f"http://127.0.0.1:{ports['embedded_filer_port']}/buckets/{store.bucket}"
-    assert _status(f"{filer}/t/secret.txt") == 401
-    assert _status(urllib.request.Request(f"{filer}/t/new.txt", data=b"x", method="PUT")) == 401
     assert store.head("t/new.txt") is None
     signed = store.presign_get("t/secret.txt", 60)
     with urllib.request.urlopen(signed, timeout=10) as response:
@@ -111,11 +105,11 @@ def test_wrong_credentials_name_the_endpoint(running: tuple[Project, EmbeddedSto
 def test_a_busy_port_is_an_error_not_a_move(tmp_path: Path) -> None:
     project = make_project(tmp_path / "busy")
     with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", project.ports["embedded_filer_port"]))
+        blocker.bind(("127.0.0.1", project.ports["embedded_s3_port"]))
         blocker.listen()
         done = project.cli("storage", "start")
     assert done.returncode == 1
-    assert f"port {project.ports['embedded_filer_port']} (filer)" in done.stderr
+    assert f"port {project.ports['embedded_s3_port']} (s3)" in done.stderr
     assert done.stderr.count("\n") == 1
     assert EmbeddedStorage(project.settings()).pid() is None
 
@@ -163,50 +157,15 @@ def test_an_external_endpoint_uses_the_same_code(running: tuple[Project, Embedde
     assert not (tmp_path / "state" / "seaweedfs").exists()  # no embedded server of its own
 
 
-def _h2_exchange(port: int, context: ssl.SSLContext) -> bytes:
-    """Open TLS to a gRPC port, send the HTTP/2 preface and return what the server answers."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls_socket:
-        tls_socket.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-        return tls_socket.recv(64)
-
-
-def test_grpc_ports_require_the_client_certificate(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
-    _, embedded, _ = running
-    tls_dir = embedded.dir / "tls"
-    grpc_ports = [port for name, port in embedded.ports().items() if name.endswith("gRPC")]
-    assert len(grpc_ports) == 4
-    for port in grpc_ports:
-        anonymous = ssl.create_default_context(cafile=str(tls_dir / "ca.crt"))
-        anonymous.check_hostname = False
-        anonymous.set_alpn_protocols(["h2"])
-        with pytest.raises((ssl.SSLError, ConnectionError)):
-            if not _h2_exchange(port, anonymous):
-                raise ConnectionError("closed without an answer")
-        trusted = ssl.create_default_context(cafile=str(tls_dir / "ca.crt"))
-        trusted.check_hostname = False
-        trusted.set_alpn_protocols(["h2"])
-        trusted.load_cert_chain(str(tls_dir / "storage.crt"), str(tls_dir / "storage.key"))
-        assert _h2_exchange(port, trusted)[3:4] == b"\x04"  # the server's SETTINGS frame: it talks to us
-        # Plain text gets no gRPC service at all.
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as plain:
-            plain.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-            assert not plain.recv(64).startswith(b"\x00\x00")
-
-
-def test_volume_writes_need_the_servers_own_token(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
-    project, _, _ = running
-    master = f"http://127.0.0.1:{project.ports['embedded_master_port']}"
-    with urllib.request.urlopen(f"{master}/dir/assign", timeout=10) as response:
-        assigned = json.loads(response.read())
-    assert "auth" not in assigned
-    boundary = "pipelinetest"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.txt\"\r\n\r\nintruder\r\n"
-            f"--{boundary}--\r\n").encode()
-    request = urllib.request.Request(f"http://{assigned['url']}/{assigned['fid']}", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert _status(request) == 401
-    assert _status(f"http://{assigned['url']}/{assigned['fid']}") in (401, 404)
+def test_no_port_but_s3_is_reachable_on_this_machine(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:
+    """Master, volume, filer and every gRPC port live in the server's own network namespace (#16)."""
+    _, embedded, store = running
+    for name, port in embedded.ports().items():
+        if name == "s3":
+            continue
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    store.ping()
 
 
 def test_the_server_verifies_upload_checksums(running: tuple[Project, EmbeddedStorage, ObjectStore]) -> None:

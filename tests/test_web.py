@@ -16,7 +16,7 @@ from pipeline.review import decisions as review
 from pipeline.review import editing
 from pipeline.web.app import create_app
 from pipeline.web.security import SESSION_COOKIE
-from tests.conftest import asset_awaiting_review
+from tests.conftest import asset_awaiting_review, review_client
 
 CUES = [Cue(0, 2000, "Talk to an adult"), Cue(2500, 5000, "you trust.")]
 BASE = "http://127.0.0.1"
@@ -32,7 +32,7 @@ def _setup(tmp_path: Path, data: dict[str, object] | None = None) -> tuple[confi
 def _client(tmp_path: Path) -> tuple[TestClient, Catalog, str, dict[str, str]]:
     settings, catalog, asset_id = _setup(tmp_path)
     app = create_app(settings, catalog)
-    return TestClient(app, base_url=BASE), catalog, asset_id, {"X-CSRF-Token": app.state.guard.csrf_token}
+    return review_client(app, BASE), catalog, asset_id, {"X-CSRF-Token": app.state.guard.csrf_token}
 
 
 def _body(base: int, cues: list[Cue], author: str = "Ann") -> dict[str, object]:
@@ -216,5 +216,5 @@ def test_a_detected_language_other_than_the_declared_one_is_a_warning(tmp_path: 
     report = review.quality_report(settings, catalog, catalog.get(asset_id))
     [warning] = [v for v in report["en"] if v.rule == "language"]
     assert warning.level.value == "warning" and "heard 'cy'" in warning.message
-    client = TestClient(create_app(settings, catalog), base_url=BASE)
+    client = review_client(create_app(settings, catalog), BASE)
     assert client.get(f"/api/assets/{asset_id}/captions/en").json()["detected_language"] == "cy"

@@ -51,7 +51,7 @@ def _unfinished_groups(book: JobBook, asset_id: str) -> tuple[str, ...]:
 def enqueue(settings: Settings, catalog: Catalog, store: ObjectStore, app: Celery, master: Path) -> Queued:
     """Queue one master's work: record it, send its file to the work bucket, send its first task."""
     name = fsutil.display_name(master)
-    asset, error = runner.identify(master, settings.masters_dir, catalog)
+    asset, error = runner.identify(master, settings, catalog)
     if asset is None:
         return Queued(master, None, None, error=error)
     if asset.state not in runner.RUNNABLE and (asset.state not in runner.REVIEWING or catalog.ladder_done(asset.id)):

@@ -1,7 +1,8 @@
 """Publish: upload an approved asset's renditions and captions to the private bucket; share and unpublish.
 
 Objects go under <prefix>/<asset id>/. An object whose stored SHA-256 matches the local file is not uploaded
-again, so re-publishing an unchanged asset uploads nothing. The manifest is written last: a reader that finds
+again, so re-publishing an unchanged asset uploads nothing; `--verify` (and the publish after a storage error)
+compares what the server sends back instead, so lost data is repaired. The manifest is written last: a reader that finds
 it knows every file it lists is in place.
 """
 
@@ -20,7 +21,7 @@ from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.distribution import burnin, share
 from pipeline.distribution.keys import asset_prefix
-from pipeline.errors import PipelineError, UsageError
+from pipeline.errors import PipelineError, StorageError, UsageError
 from pipeline.media import hls
 from pipeline.models import Asset, AssetState, CaptionState, RenditionKind
 from pipeline.stages import playlists, transcode
@@ -131,12 +132,49 @@ def check_ladder(catalog: Catalog, asset: Asset) -> None:
                      f"then `pipeline publish {asset.id}`")
 
 
+def _verify_marker(settings: Settings, asset_id: str) -> Path:
+    """Present while a publish of the asset met a storage error: the next one reads every object back (#16)."""
+    return settings.state_dir / "publish-verify" / asset_id
+
+
+def verify_next_time(settings: Settings, asset_ids: list[str]) -> None:
+    """A storage error before publishing began (the store unreachable, refusing): the next publish verifies."""
+    for asset_id in asset_ids:
+        marker = _verify_marker(settings, asset_id)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+def _unchanged(store: ObjectStore, key: str, digest: str, size: int, verify: bool) -> bool:
+    """Whether the stored object already holds these bytes: by its recorded checksum, or, verifying, by the
+    checksum of what the server sends back (metadata can outlive the data it describes)."""
+    if verify:
+        return store.content_sha256(key) == digest
+    stored = store.head(key)
+    return stored is not None and stored.sha256 == digest and stored.size == size
+
+
 def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset,
             on_progress: Callable[[float], None] | None = None, allow_unreviewed: bool = False,
-            on_burn_in: Callable[[float], None] | None = None) -> PublishResult:
+            on_burn_in: Callable[[float], None] | None = None, verify: bool = False) -> PublishResult:
     """Upload what the asset consists of; the manifest last. With allow_unreviewed (emergencies only, and
     recorded), an asset whose captions nobody has approved yet is published too. The burned-in copy, when
-    configured, is made first (distribution/burnin.py)."""
+    configured, is made first (distribution/burnin.py). With verify, or after a publish of this asset failed on
+    a storage error, every object is read back and checked, and what is missing or wrong is sent again."""
+    marker = _verify_marker(settings, asset.id)
+    try:
+        result = _publish(settings, catalog, store, asset, on_progress, allow_unreviewed, on_burn_in,
+                          verify or marker.exists())
+    except StorageError:
+        verify_next_time(settings, [asset.id])
+        raise
+    marker.unlink(missing_ok=True)
+    return result
+
+
+def _publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset,
+             on_progress: Callable[[float], None] | None, allow_unreviewed: bool,
+             on_burn_in: Callable[[float], None] | None, verify: bool) -> PublishResult:
     asset = catalog.get(asset.id)  # as it is now: another command may have changed it since it was resolved
     check_publishable(catalog, asset, allow_unreviewed)
     check_ladder(catalog, asset)
@@ -165,8 +203,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Ass
         key = f"{prefix}/{relative}"
         entries.append({"path": relative, "sha256": digest, "bytes": size})
         sent_paths.append(relative)
-        stored = store.head(key)
-        if stored is not None and stored.sha256 == digest and stored.size == size:
+        if _unchanged(store, key, digest, size, verify):
             skipped += 1
             sent_paths.pop()
         else:
@@ -189,7 +226,7 @@ def publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Ass
 def unpublish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset) -> int:
     if asset.state is not AssetState.PUBLISHED:
         raise UsageError(f"asset {asset.id} is {asset.state.value}, not published")
-    share.remove_all(catalog, store, asset.id)
+    share.remove_all(settings, catalog, store, asset.id)
     removed = store.delete_prefix(asset_prefix(settings, asset) + "/")
     catalog.set_publication(asset.id, None)
     reviewed = all(t.state is not CaptionState.DRAFT for t in catalog.caption_tracks(asset.id))

@@ -3,9 +3,11 @@ that expires and can be revoked.
 
 The bucket stays private. Each link gets its own folder, shares/<link id>/, holding the page and copies of the
 HLS playlists in which every segment address is a signed URL, so adaptive playback works through signed links
-alone. Revoking a link deletes that folder: the page and its playlists stop working at once. (A signed segment
-or video address copied out of the page stays valid until the link's expiry; unpublishing deletes the video
-itself.) With [publish] public_base_url set, addresses are plain URLs under that base instead.
+alone. Revoking a link deletes that folder. On the embedded store each link also signs with a read-only
+identity of its own (#16), limited to its asset and its folder; revoking deletes the identity, so every address
+copied out of the page stops working too. An external S3 service cannot void a signature: there, copied video,
+segment and caption addresses stay valid until the link's expiry, and the CLI says so; unpublishing deletes
+the video itself. With [publish] public_base_url set, addresses are plain URLs under that base instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import getpass
 import ipaddress
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,9 +32,10 @@ from pipeline.catalog.flags import ApprovalRecord
 from pipeline.config import MAX_LINK_SECONDS, Settings
 from pipeline.distribution.keys import asset_prefix
 from pipeline.durations import format_duration
-from pipeline.errors import UsageError
+from pipeline.errors import StorageError, UsageError
 from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, RenditionKind, ShareLink
 from pipeline.stages import playlists
+from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.storage.objects import ObjectStore
 
 SHARES = "shares"
@@ -39,10 +43,26 @@ HLS_JS = "hls-1.7.4.light.min.js"
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 _PAGES = Environment(loader=FileSystemLoader(str(STATIC.parent / "templates")), autoescape=select_autoescape())
 _NO_STORE = "private, no-store"
+MANIFEST_NAME = "manifest.json"  # publish.MANIFEST, written last: present once the asset is in place
 _LINK_ID = re.compile(r"(?:^|/)" + SHARES + r"/([0-9a-f]{16})/")
 MAX_TITLE = 120
 # Where the README says how to serve links to other devices (external S3, or a public address for the bucket).
 SHARING_HELP = "README.md, section \"Share links for other devices\""
+
+
+@dataclass(frozen=True)
+class Revoked:
+    link: ShareLink
+    everything: bool  # every address stopped (its identity deleted); else only the page and playlists
+
+    def what_still_works(self) -> str:
+        """For the person revoking: exactly what the revocation did (#16)."""
+        if self.everything:
+            return "its page and every video, segment and caption address on it now answer 403"
+        return ("its page and playlists are deleted; video, segment and caption addresses copied from the page "
+                f"stay valid until {self.link.expires_at:%Y-%m-%d %H:%M} UTC, as the storage service cannot void a "
+                "signature (a link made before links had their own identity, an external S3 service, or "
+                "[publish] public_base_url); `pipeline unpublish` stops them at once")
 
 
 @dataclass(frozen=True)
@@ -172,15 +192,51 @@ class _Written:
     captions_url: str | None
 
 
+def _own_identity(settings: Settings) -> bool:
+    """Links sign with identities of their own only where the pipeline runs the store (and links are signed)."""
+    return not settings.storage.endpoint and not settings.publish.public_base_url
+
+
+def _link_signer(settings: Settings, store: ObjectStore, link_id: str, asset: Asset, create: bool) -> ObjectStore:
+    """The store that signs this link's addresses: on the embedded store, with the link's own read-only
+    identity (created when `create`), so that revoking the link can void every address it handed out (#16).
+    A link made before links had identities signs with the pipeline's own key."""
+    if not _own_identity(settings):
+        return store
+    embedded = EmbeddedStorage(settings)
+    keys = [f"{asset_prefix(settings, asset)}/", f"{SHARES}/{link_id}/", f"{SHARES}/static/"]  # the player
+    creds = embedded.add_reader(link_id, keys) if create else embedded.reader(link_id)
+    if creds is None:
+        return store
+    signer = ObjectStore(store.endpoint, store.bucket, store.region, creds.access_key_id, creds.secret_access_key)
+    if create:
+        _wait_until_known(signer, keys[0])
+    return signer
+
+
+def _wait_until_known(signer: ObjectStore, prefix: str, timeout_s: float = 30) -> None:
+    """The store reads its identities again on a signal; the first address must not be handed out before."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            signer.head(f"{prefix}{MANIFEST_NAME}")
+            return
+        except StorageError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asset, folder: str,
-                 expires_at: datetime) -> _Written:
-    """Write (or rewrite) one link's page and signed playlists, every address valid until `expires_at`."""
+                 expires_at: datetime, signer: ObjectStore | None = None) -> _Written:
+    """Write (or rewrite) one link's page and signed playlists, every address valid until `expires_at` and
+    signed by `signer` (default: `store`)."""
     out_dir, prefix = settings.output_dir / asset.id, asset_prefix(settings, asset)
     renditions = catalog.renditions(asset.id)
     video = next((r for r in renditions if r.kind is RenditionKind.MP4), None)
     if video is None or store.head(f"{prefix}/{video.path}") is None:
         raise UsageError(f"asset {asset.id}: its video is not in storage; run `pipeline publish {asset.id}`")
-    address = _addresser(settings, store, max(1, int((expires_at - now()).total_seconds())))
+    address = _addresser(settings, signer or store, max(1, int((expires_at - now()).total_seconds())))
     master_url = _upload_playlists(out_dir, asset, catalog, store, folder, prefix, address)
     track = next(iter(catalog.caption_tracks(asset.id)), None)
     captions_url = address(f"{prefix}/{track.path}") if track and track.cue_count else None
@@ -197,8 +253,8 @@ def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset
         cues=vtt.read_vtt(out_dir / track.path) if track and track.cue_count else [],
         reviewed=bool(track and track.state is CaptionState.APPROVED), no_speech=bool(
             track and track.state is CaptionState.NO_SPEECH),
-        reviewer=track.reviewer if track else None, player_url=address(_ensure_player_script(store)),
-        unchecked=_unchecked(catalog, track),
+        reviewer=track.reviewer if track and settings.publish.show_reviewer_name else None,
+        player_url=address(_ensure_player_script(store)), unchecked=_unchecked(catalog, track),
         expires_at=None if settings.publish.public_base_url else expires_at, timestamp=vtt.timestamp)
     page_key = f"{folder}/index.html"
     store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
@@ -224,7 +280,8 @@ def create(settings: Settings, catalog: Catalog, store: ObjectStore, asset: Asse
                          f"`pipeline publish {asset.id}`")
     link_id = secrets.token_hex(8)
     expires_at = now() + timedelta(seconds=expires_s)
-    written = _write_share(settings, catalog, store, asset, f"{SHARES}/{link_id}", expires_at)
+    signer = _link_signer(settings, store, link_id, asset, create=True)
+    written = _write_share(settings, catalog, store, asset, f"{SHARES}/{link_id}", expires_at, signer)
     link = ShareLink(link_id, asset.id, f"{SHARES}/{link_id}/index.html", audience, _who(), now(), expires_at)
     catalog.add_share_link(link)
     return ShareResult(link, written.page_url, written.video_url, written.captions_url, reach(written.page_url))
@@ -235,7 +292,8 @@ def refresh_pages(settings: Settings, catalog: Catalog, store: ObjectStore, asse
     stay as they were. Returns how many pages were rewritten."""
     active = [link for link in catalog.share_links(asset.id) if is_active(link)]
     for link in active:
-        _write_share(settings, catalog, store, asset, f"{SHARES}/{link.id}", link.expires_at)
+        _write_share(settings, catalog, store, asset, f"{SHARES}/{link.id}", link.expires_at,
+                     _link_signer(settings, store, link.id, asset, create=False))
     return len(active)
 
 
@@ -268,17 +326,22 @@ def link_id_of(link: str) -> str:
     return found.group(1)
 
 
-def revoke(catalog: Catalog, store: ObjectStore, link: str) -> ShareLink:
+def revoke(settings: Settings, catalog: Catalog, store: ObjectStore, link: str) -> Revoked:
+    """Stop a link: its page and playlists are deleted and, on the embedded store, its identity, so every
+    address it handed out answers 403 from now on. Elsewhere, say what keeps working until when."""
     record = catalog.share_link(link_id_of(link))
     store.delete_prefix(f"{SHARES}/{record.id}/")
+    voided = _own_identity(settings) and EmbeddedStorage(settings).remove_reader(record.id)
     catalog.revoke_share_link(record.id)
-    return catalog.share_link(record.id)
+    return Revoked(catalog.share_link(record.id), voided)
 
 
-def remove_all(catalog: Catalog, store: ObjectStore, asset_id: str) -> None:
-    """Delete the pages and playlists of every link to an asset (on unpublish)."""
+def remove_all(settings: Settings, catalog: Catalog, store: ObjectStore, asset_id: str) -> None:
+    """Delete the pages, playlists and identities of every link to an asset (on unpublish)."""
     for record in catalog.share_links(asset_id):
         store.delete_prefix(f"{SHARES}/{record.id}/")
+        if _own_identity(settings):
+            EmbeddedStorage(settings).remove_reader(record.id)
         if record.revoked_at is None:
             catalog.revoke_share_link(record.id)
 

@@ -80,7 +80,10 @@ def _encoder_options(rung: Rung, fps: float, settings: TranscodeSettings, nvenc:
 def ladder_args(master: Path, found: Probe, outputs: list[tuple[Rung, Path]], settings: TranscodeSettings,
                 loudness: Loudness | None, nvenc: bool) -> list[str]:
     """One ffmpeg command: decode `master` once, write one progressive MP4 per rung."""
-    source = ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)
+    # Never past the probed duration and a margin (#16): a header that lies about the length cannot make the
+    # transcode run on for hours; the margin covers streams that end a little after the container says.
+    cap_s = found.duration_ms / 1000 * 1.1 + 5
+    source = ffmpeg_python.input(ffmpeg.input_url(master), t=f"{cap_s:.3f}", **ffmpeg.INPUT_OPTIONS)
     video = source["v:0"]
     fps = min(found.fps or settings.max_fps, settings.max_fps)
     if found.fps > settings.max_fps or found.fps <= 0:

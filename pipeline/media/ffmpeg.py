@@ -188,17 +188,29 @@ def _contain(limits: Limits) -> Callable[[], None]:
     return preexec
 
 
-def _probe_master(path: Path, entries: list[str], timeout_s: int) -> subprocess.CompletedProcess[str]:
-    """ffprobe on a master, with the input restrictions."""
+def _probe_master(path: Path, entries: list[str], timeout_s: int,
+                  limits: Limits = NO_LIMITS) -> subprocess.CompletedProcess[str]:
+    """ffprobe on a master, with the input restrictions and the same memory limit as ffmpeg (#16: a 5.5 MB MKV
+    declaring 8 streams of 15360x15360 frames made an unlimited ffprobe take 8.4 GB)."""
     args = [tools().ffprobe, "-hide_banner", "-v", "error", *entries, "-of", "json", *_input_flags(),
             input_url(path)]
     log.debug("running %s", args)
     try:
-        return subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
-                              stdin=subprocess.DEVNULL, preexec_fn=_contain(NO_LIMITS))
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, check=False,
+                              stdin=subprocess.DEVNULL, preexec_fn=_contain(limits))
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"{display_name(path)}: ffprobe took over {timeout_s}s; the file may be damaged: copy "
                          "it again from the original, or export it again as MP4", path=str(path)) from exc
+    if done.returncode != 0 and _out_of_memory(done.returncode, done.stderr, limits):
+        raise MediaError(f"{display_name(path)}: stopped: reading it needed more than the "
+                         f"{(limits.memory_bytes or 0) // 2**20} MB allowed ([limits] ffmpeg_memory_mb); the file "
+                         "may be crafted: export it again as MP4, or raise the limit", path=str(path))
+    return done
+
+
+def _out_of_memory(code: int, stderr: str, limits: Limits) -> bool:
+    allocation = re.search(r"Cannot allocate memory|malloc of size|[Oo]ut of memory|std::bad_alloc", stderr)
+    return bool(limits.memory_bytes) and (bool(allocation) or code in (-signal.SIGSEGV, -signal.SIGABRT))
 
 
 def _unreadable(path: Path, stderr: str) -> MediaError:
@@ -212,9 +224,29 @@ def _unreadable(path: Path, stderr: str) -> MediaError:
                       path=str(path))
 
 
-def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS) -> Probe:
+def _check_every_picture(path: Path, streams: list[dict[str, Any]], max_long_side: int | None) -> None:
+    """Every video stream counts, not just the one transcoded: each is decoded while probing and transcoding
+    (#16: 8 streams of 15360x15360), so together they may hold no more pixels than one of the largest allowed
+    pictures, and none may be larger than that."""
+    if not max_long_side:
+        return
+    sizes = [(int(s.get("width") or 0), int(s.get("height") or 0)) for s in streams if s.get("codec_type") == "video"]
+    for index, (width, height) in enumerate(sizes):
+        if max(width, height) > max_long_side:
+            raise MediaError(f"{display_name(path)}: video stream {index} is {width}x{height} pixels, larger than "
+                             f"[limits] max_long_side = {max_long_side}; export it again at a smaller size, or "
+                             "raise the limit", path=str(path))
+    total = sum(width * height for width, height in sizes)
+    if total > max_long_side ** 2:
+        raise MediaError(f"{display_name(path)}: {len(sizes)} video streams of {total / 1e6:,.0f} megapixels in all, "
+                         f"more than one {max_long_side}x{max_long_side} picture ([limits] max_long_side); the file "
+                         "may be crafted: export it again as MP4 with one video stream", path=str(path))
+
+
+def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS, limits: Limits = NO_LIMITS,
+          max_long_side: int | None = None) -> Probe:
     """Describe a master; raise MediaError naming the file when it has no usable video stream."""
-    done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s)
+    done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s, limits)
     if done.returncode != 0:
         raise _unreadable(path, done.stderr)
     name = display_name(path)
@@ -223,6 +255,7 @@ def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS) -> Pr
     if len(streams) > max_streams:
         raise MediaError(f"{name}: has {len(streams)} streams, more than the {max_streams} allowed "
                          "([limits] max_streams); export it again as MP4 or MOV", path=str(path))
+    _check_every_picture(path, streams, max_long_side)
     video = next((s for s in streams if s.get("codec_type") == "video"
                   and not s.get("disposition", {}).get("attached_pic")), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
@@ -249,16 +282,60 @@ def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS) -> Pr
                  audio_codec=str(audio.get("codec_name", "")) if audio else "")
 
 
-def check_complete(path: Path, timeout_s: int = 600) -> None:
-    """Read every packet of a master without decoding: a file cut off while copying, or damaged, makes the
-    demuxer complain even when its header looks whole (a `+faststart` MP4 or an MKV has its index first)."""
-    done = _probe_master(path, ["-count_packets", "-show_entries", "stream=codec_type,nb_read_packets"],
-                         timeout_s)
-    streams = json.loads(done.stdout or "{}").get("streams", []) if done.returncode == 0 else []
-    video_packets = sum(int(s.get("nb_read_packets") or 0) for s in streams if s.get("codec_type") == "video")
-    if done.returncode != 0 or done.stderr.strip() or video_packets == 0:
-        raise MediaError(f"{display_name(path)}: damaged or incomplete ({_stderr_tail(done.stderr, 1)}); copy it "
+def check_complete(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
+                   max_duration_ms: int | None = None) -> int:
+    """Read every packet of a master without decoding, and return how long its packets run (ms): a file cut off
+    while copying, or damaged, makes the demuxer complain even when its header looks whole (a `+faststart` MP4
+    or an MKV has its index first); and a header may lie about the duration (#16: one claimed 5 s while its
+    packets ran for 20 hours), so the read stops as soon as the packets pass `max_duration_ms`."""
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_entries", "packet=codec_type,pts_time,duration_time",
+            "-of", "csv=p=0", *_input_flags(), input_url(path)]
+    log.debug("running %s", args)
+    video_packets, end_s, too_long = 0, 0.0, False
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                                start_new_session=True, preexec_fn=_contain(limits))
+        assert proc.stdout is not None
+        timer = threading.Timer(timeout_s, _kill_group, args=(proc,))
+        timer.start()
+        try:
+            for line in proc.stdout:
+                kind, _, rest = line.strip().partition(",")
+                pts, _, duration = rest.partition(",")
+                video_packets += kind == "video"
+                end_s = max(end_s, _seconds(pts) + _seconds(duration))
+                if max_duration_ms is not None and end_s * 1000 > max_duration_ms:
+                    too_long = True
+                    break
+        finally:
+            timer.cancel()
+            if too_long:
+                _kill_group(proc)
+            else:
+                proc.wait()
+        err.seek(0)
+        stderr = err.read()
+    if proc.returncode == -signal.SIGKILL and not too_long:
+        raise MediaError(f"{display_name(path)}: reading its packets took over {timeout_s}s ([transcode] "
+                         "timeout_seconds); the file may be damaged: export it again as MP4", path=str(path))
+    if too_long:
+        raise MediaError(f"{display_name(path)}: its packets run past {(max_duration_ms or 0) // 60_000} minutes "
+                         "although its header says less ([limits] max_duration_minutes); the file is damaged or "
+                         "crafted: export it again as MP4", path=str(path))
+    if proc.returncode != 0 or stderr.strip() or video_packets == 0:
+        if _out_of_memory(proc.returncode, stderr, limits):
+            stderr = "out of memory"
+        raise MediaError(f"{display_name(path)}: damaged or incomplete ({_stderr_tail(stderr, 1)}); copy it "
                          "again from the phone or camera, or export it again as MP4", path=str(path))
+    return int(end_s * 1000)
+
+
+def _seconds(value: str) -> float:
+    try:
+        found = float(value)
+    except ValueError:
+        return 0.0
+    return found if found == found and found >= 0 else 0.0  # NaN and negatives (edit lists) count as 0
 
 
 def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook | None) -> None:

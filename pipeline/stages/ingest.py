@@ -9,13 +9,14 @@ the [limits], then a read of every packet, which finds a file cut off while copy
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import LimitSettings, Settings
 from pipeline.errors import MediaError
-from pipeline.media import ffmpeg, sniff
+from pipeline.media import ffmpeg, pin, sniff
 from pipeline.models import Asset, Probe
 from pipeline.stages.job import Job
 
@@ -36,28 +37,44 @@ _WHAT_TO_DO = {
 
 def source_name(master: Path, masters_dir: Path) -> str:
     """How the catalog names a master: relative to the masters folder when inside it. A name that is not
-    valid UTF-8 is stored with the odd bytes escaped (the catalog holds text; the file is read by its path)."""
-    resolved = master.resolve()
+    valid UTF-8 is stored with the odd bytes escaped (the catalog holds text; the file is read by its path).
+    The name as given, never a link's target (#16: an allowed link must not reveal where it points)."""
+    given = Path(os.path.abspath(master))
     try:
-        name = str(resolved.relative_to(masters_dir.resolve()))
+        name = str(given.relative_to(Path(os.path.abspath(masters_dir))))
     except ValueError:
-        name = str(resolved)
+        name = str(given)
     return fsutil.printable(name)
 
 
-def identify(master: Path, masters_dir: Path, catalog: Catalog) -> tuple[Asset, bool]:
-    """The asset for this master's content, and whether it is new. A renamed or copied master is known."""
-    digest = fsutil.sha256_file(master)
-    known = catalog.find_by_sha256(digest)
+def identify(master: Path, settings: Settings, catalog: Catalog) -> tuple[Asset, bool]:
+    """The asset for this master's content, and whether it is new. A renamed or copied master is known. The
+    master is opened once here (media/pin.py): a link is refused, the size checked before hashing, and the
+    later steps read the bytes that were hashed."""
+    found = pin.pin(master, settings.limits.max_file_mb, settings.paths.allow_symlinks)
+    known = catalog.find_by_sha256(found.sha256)
     if known is not None:
         return known, False
     try:
-        return catalog.add_asset(digest, source_name(master, masters_dir), master.stat().st_size), True
+        return catalog.add_asset(found.sha256, source_name(master, settings.masters_dir), found.size), True
     except Exception:  # another `pipeline run` recorded the same content a moment ago (#7)
-        known = catalog.find_by_sha256(digest)
+        known = catalog.find_by_sha256(found.sha256)
         if known is None:
             raise
         return known, False
+
+
+def _pinned_master(job: Job) -> Path:
+    """The open file identify() hashed, or (a worker, a later run) the master opened and hashed now; refused when
+    its bytes are no longer those of the asset (#16: a swap between the checks and the transcode)."""
+    found = pin.pinned(job.asset.sha256)
+    if found is None:
+        found = pin.pin(job.master, job.settings.limits.max_file_mb, job.settings.paths.allow_symlinks)
+    if found.sha256 != job.asset.sha256:
+        raise _reject(job.master, "changed while it was being processed (its content is not what was identified "
+                                  f"as asset {job.asset.id}); leave masters alone during `pipeline run`, then run "
+                                  "again: the new content becomes a new asset")
+    return found.path
 
 
 def _reject(master: Path, message: str) -> MediaError:
@@ -88,17 +105,24 @@ def check_limits(master: Path, found: Probe, limits: LimitSettings) -> None:
 
 
 def validate(master: Path, settings: Settings) -> Probe:
-    """What the master holds, or MediaError naming the file, what is wrong and what to do."""
+    """What the master holds, or MediaError naming the file, what is wrong and what to do. ffprobe runs under
+    ffmpeg's memory limit, and the duration limit applies to how long the packets run, not what the header
+    says (#16)."""
     limits = settings.limits
     check_file(master, limits)
-    found = ffmpeg.probe(master, max_streams=limits.max_streams)
+    contained = ffmpeg.Limits(memory_bytes=limits.ffmpeg_memory_mb * 2**20)
+    found = ffmpeg.probe(master, max_streams=limits.max_streams, limits=contained,
+                         max_long_side=limits.max_long_side)
     check_limits(master, found, limits)
-    ffmpeg.check_complete(master, timeout_s=settings.transcode.timeout_seconds)
+    ffmpeg.check_complete(master, timeout_s=settings.transcode.timeout_seconds, limits=contained,
+                          max_duration_ms=limits.max_duration_minutes * 60_000)
     return found
 
 
 def ingest(job: Job) -> None:
-    """The ingest stage: the master checked and its facts (duration, size, audio) recorded, once."""
+    """The ingest stage: the master checked and its facts (duration, size, audio) recorded, once. From here on
+    every stage reads the open file that was hashed (job.master points at it)."""
+    job.master = _pinned_master(job)
     if job.asset.width is not None:
         return
     found = validate(job.master, job.settings)

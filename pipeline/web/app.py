@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -28,12 +30,14 @@ from pipeline.config import Settings
 from pipeline.distribution import share
 from pipeline.errors import ConflictError, NotFoundError, PipelineError
 from pipeline.executor import Executor
+from pipeline.fsutil import printable
 from pipeline.models import Asset, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
 from pipeline.stages import transcode
 from pipeline.storage import open_store
 from pipeline.web import api, api_gate
+from pipeline.web.limits import BodyLimit
 from pipeline.web.security import SESSION_COOKIE, Guard
 
 HERE = Path(__file__).parent
@@ -87,14 +91,43 @@ def _error(request: Request, exc: PipelineError) -> Response:
     return TEMPLATES.TemplateResponse(request, "error.html", {"message": str(exc)}, status_code=exc.http_status)
 
 
+def _with_session(guard: Guard, request: Request, response: Response) -> Response:
+    response.set_cookie(SESSION_COOKIE, guard.sessions.create(), max_age=int(guard.sessions.lifetime_s),
+                        httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def _without_session(guard: Guard, request: Request, response: Response) -> Response:
+    guard.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+    return response
+
+
+def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Which field is wrong and why, never the value sent (#16: a 200 MB body was echoed whole)."""
+    problems = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:200]} for e in exc.errors()[:20]]
+    return JSONResponse({"detail": problems}, status_code=422)
+
+
+def _body_limit(settings: Settings) -> Callable[[str], int]:
+    def limit_for(path: str) -> int:
+        return settings.review.max_import_bytes if path.endswith("/import") else settings.review.max_body_bytes
+    return limit_for
+
+
 def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") -> FastAPI:
     guard = Guard.for_settings(settings, host)
     # FastAPI's own /docs loads Swagger from a CDN; ours serves it from the swagger-ui-bundle package.
     app = FastAPI(title="Caption review", description="The API behind the caption review app.", docs_url=None,
                   redoc_url=None)
     app.state.guard = guard
+    # Inside the guard (a BaseHTTPMiddleware, whose task group would wrap the limit's exception), and before
+    # anything reads a body.
+    app.add_middleware(BodyLimit, limit_for=_body_limit(settings))
     app.middleware("http")(guard.middleware)
     app.add_exception_handler(PipelineError, _error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_gate.router(settings, catalog))  # first: its approve route is the one served
@@ -122,17 +155,28 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
         return page(request, "docs.html", {})
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(request: Request) -> HTMLResponse:
-        return page(request, "login.html", {"needed": bool(guard.access_token)})
+    def login(request: Request, token: str = "", next: str = "/") -> Response:  # noqa: A002 (the URL's name)
+        if token and guard.token_matches(token):
+            # The sign-in URL `pipeline review` printed: a session, then away from the URL holding the token.
+            target = next if next.startswith("/") and not next.startswith("//") else "/"
+            return _with_session(guard, request, RedirectResponse(target, status_code=303))
+        return page(request, "login.html", {"refused": bool(token)})
 
     @app.post("/api/session", summary="Sign in with the access token; sets the session cookie")
-    def sign_in(body: SessionBody) -> JSONResponse:
+    def sign_in(request: Request, body: SessionBody) -> Response:
         if not guard.token_matches(body.token):
             return JSONResponse({"detail": "that is not the access token; ask whoever runs the review app"},
                                 status_code=401)
-        response = JSONResponse({"signed_in": True})
-        response.set_cookie(SESSION_COOKIE, guard.session, httponly=True, samesite="strict", path="/")
-        return response
+        return _with_session(guard, request, JSONResponse({"signed_in": True}))
+
+    @app.delete("/api/session", summary="Sign out: this browser's session ends")
+    def sign_out(request: Request) -> Response:
+        return _without_session(guard, request, JSONResponse({"signed_in": False}))
+
+    @app.get("/logout", include_in_schema=False)
+    def logout(request: Request) -> Response:
+        # A plain link, no script: the cookie is SameSite=Strict, so another site cannot sign anyone out.
+        return _without_session(guard, request, RedirectResponse("/login", status_code=303))
 
     @app.put("/api/assets/{asset_id}/title", summary="Set the title share pages and exports show (#17)")
     def set_title(asset_id: str, body: TitleBody) -> dict[str, Any]:
@@ -162,7 +206,12 @@ def serve(executor: Executor, host: str, port: int) -> None:
         print(f"{fetched} files brought from the work bucket; `pipeline pull` brings assets finished later")
     app = create_app(settings, catalog, host)  # refuses a network address without an access token
     for problem in review.prepare_workspace(settings, catalog):  # the pages only read: repairs happen here
-        print(f"pipeline: not prepared for review: {problem}", file=sys.stderr)
+        print(f"pipeline: not prepared for review: {printable(str(problem))}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
-    print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it)")
+    if app.state.guard.token_generated:
+        print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it); sign in by opening\n"
+              f"    http://{shown}:{port}{app.state.guard.sign_in_path()}", flush=True)
+    else:
+        print(f"Review app on http://{shown}:{port}/ (Ctrl+C stops it); sign in with the access token",
+              flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
