@@ -328,7 +328,7 @@ def test_the_editor_runs_as_es_modules_under_the_content_security_policy(workspa
     assert "script-src 'self';" in response.headers["content-security-policy"]
     page.wait_for_selector("body[data-ready=true]")
     assert page.evaluate("[...document.scripts].filter((s) => s.src).map((s) => [s.type, new URL(s.src).pathname])") \
-        == [["module", "/static/editor/main.js"]]
+        == [["module", "/static/editor/main.js"], ["module", "/static/title.js"]]  # title.js: the title field (#17)
     page.keyboard.press("Alt+h")
     page.keyboard.press("Escape")
     assert problems == []
