@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from pipeline.captions import guards, quality, segment
 from pipeline.catalog import Catalog
@@ -22,7 +22,7 @@ from pipeline.models import AssetState, Cue, Rendition, RenditionKind, Word
 from pipeline.review import editing
 from pipeline.stages import caption
 from pipeline.web.app import create_app
-from tests.conftest import asset_awaiting_review, live_app, make_project
+from tests.conftest import asset_awaiting_review, live_app, make_project, sign_in_path
 from tests.media import silent_video
 from tests.test_editor import WCAG_TAGS
 from tests.test_editor_modules import call
@@ -47,6 +47,13 @@ class Editor:
     settings: Settings
     catalog: Catalog
     video: Path  # one short H.264 MP4, copied into each asset made
+    app: Any  # the review app, for its sign-in path (#16)
+
+    def signed_in(self, context: BrowserContext, path: str) -> Page:
+        """A page of `context` signed in to the review app and opened at `path`."""
+        page = context.new_page()
+        page.goto(self.url + sign_in_path(self.app, path))
+        return page
 
     def asset(self, name: str, cues: list[Cue] = CUES) -> str:
         """A new asset awaiting review with `cues`, the three flagged words and the video as its rendition."""
@@ -74,14 +81,15 @@ def editor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Editor]:
     settings = project.settings()
     catalog = Catalog.open(settings.state_dir)
     video = silent_video(root / "video.mp4", seconds=SECONDS, audio=True)
-    with live_app(create_app(settings, catalog)) as url:
-        yield Editor(url, settings, catalog, video)
+    app = create_app(settings, catalog)
+    with live_app(app) as url:
+        yield Editor(url, settings, catalog, video, app)
 
 
 def _open(browser: Browser, editor: Editor, asset_id: str, name: str = "Ann Reviewer",
           **context: Any) -> Page:
-    page = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}).new_page()
-    page.goto(f"{editor.url}/assets/{asset_id}")
+    page = editor.signed_in(browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **context}),
+                            f"/assets/{asset_id}")
     page.wait_for_selector("body[data-ready=true]")
     page.fill("#reviewer-name", name)
     page.dispatch_event("#reviewer-name", "change")
@@ -271,8 +279,8 @@ def test_slowed_playback_near_flags_is_an_option_off_by_default(editor: Editor, 
 def test_autosave_resumes_as_soon_as_a_name_is_typed_and_leaving_unsaved_work_warns(editor: Editor,
                                                                                    browser: Browser) -> None:
     asset_id = editor.asset("name.mp4")
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()  # no name remembered
-    page.goto(f"{editor.url}/assets/{asset_id}")
+    page = editor.signed_in(browser.new_context(viewport={"width": 1400, "height": 1000}),  # no name remembered
+                            f"/assets/{asset_id}")
     page.wait_for_selector("body[data-ready=true]")
     page.locator("#cue-list .text").first.fill("Welcome, everyone.")
     page.wait_for_function("() => document.getElementById('save-status').textContent.startsWith('Type your name')")

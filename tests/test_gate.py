@@ -24,7 +24,7 @@ from pipeline.stages.job import Job
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.web.api_gate import gate_summary
 from pipeline.web.app import create_app
-from tests.conftest import asset_awaiting_review, make_project
+from tests.conftest import asset_awaiting_review, make_project, review_client
 from tests.media import silent_video
 
 BASE = "http://127.0.0.1"
@@ -53,7 +53,7 @@ def _client(tmp_path: Path) -> tuple[TestClient, config.Settings, Catalog, str, 
     catalog = Catalog.open(settings.state_dir)
     asset_id = _asset(settings, catalog)
     app = create_app(settings, catalog)
-    return TestClient(app, base_url=BASE), settings, catalog, asset_id, {"X-CSRF-Token": app.state.guard.csrf_token}
+    return review_client(app, BASE), settings, catalog, asset_id, {"X-CSRF-Token": app.state.guard.csrf_token}
 
 
 def _save(client: TestClient, asset_id: str, csrf: dict[str, str], cues: list[Cue], author: str) -> int:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser
 
@@ -25,7 +26,7 @@ from pipeline.models import AssetState, Cue, Probe, RenditionKind
 from pipeline.review import editing
 from pipeline.stages import caption, proxy
 from pipeline.web.app import create_app
-from tests.conftest import Project, live_app
+from tests.conftest import Project, live_app, sign_in_path
 from tests.media import speech_video
 
 LINE = "Keep your passwords private and never share your location with strangers online."
@@ -37,10 +38,10 @@ def _video_md5(path: Path) -> str:
                            "-"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def _play_in_editor(browser: Browser, url: str, asset_id: str) -> dict[str, object]:
-    """Open the editor, edit the first caption and save it; what the video element plays."""
+def _play_in_editor(browser: Browser, url: str, app: Any, asset_id: str) -> dict[str, object]:
+    """Open the editor (signed in), edit the first caption and save it; what the video element plays."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/assets/{asset_id}")
+    page.goto(url + sign_in_path(app, f"/assets/{asset_id}"))
     page.wait_for_selector("body[data-ready=true]")
     page.fill("#reviewer-name", "Ann Reviewer")
     page.dispatch_event("#reviewer-name", "change")
@@ -78,8 +79,9 @@ def test_reviewable_before_the_ladder_publish_waits_for_it(project: Project, bro
     assert len(re.findall(r"awaiting_review \(captions ready, renditions (\d+%|not made yet)\)", status)) == 2
 
     words = {n: (settings.output_dir / a.id / caption.words_path("en")).read_bytes() for n, a in assets.items()}
-    with live_app(create_app(settings, catalog)) as url:
-        early = {n: _play_in_editor(browser, url, a.id) for n, a in assets.items()}
+    app = create_app(settings, catalog)
+    with live_app(app) as url:
+        early = {n: _play_in_editor(browser, url, app, a.id) for n, a in assets.items()}
     for name, seen in early.items():
         assert str(seen["src"]).endswith(f"/media/{assets[name].id}/{proxy.NAME}") and seen["error"] is None
         assert seen["width"] == 320  # the picture decoded in Chromium, at the master's size (already small)
@@ -107,8 +109,9 @@ def test_reviewable_before_the_ladder_publish_waits_for_it(project: Project, bro
     assert all(f["path"] != proxy.NAME for f in manifest["files"])  # the proxy stays on this machine
 
     # The editor moves to the ladder; the waveform and Whisper's word times are what they were on the proxy.
-    with live_app(create_app(settings, catalog)) as url:
-        late = _play_in_editor(browser, url, assets["phone.mp4"].id)
+    app = create_app(settings, catalog)
+    with live_app(app) as url:
+        late = _play_in_editor(browser, url, app, assets["phone.mp4"].id)
     assert re.search(r"/video_\d+p\.mp4$", str(late["src"])) and late["error"] is None
     assert late["waveform"] == early["phone.mp4"]["waveform"]
     assert all((settings.output_dir / a.id / caption.words_path("en")).read_bytes() == words[n]

@@ -18,7 +18,7 @@ from pipeline.models import Cue, RenditionKind
 from pipeline.review import editing
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.web.app import create_app
-from tests.conftest import Project, live_app, make_project
+from tests.conftest import Project, live_app, make_project, sign_in_path
 from tests.media import speech_video
 
 ANDROID_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -198,10 +198,11 @@ def test_a_title_set_in_the_review_app_shows_on_pages_already_handed_out(shared:
                                                                          browser: Browser) -> None:
     project, asset_id, url = shared
     settings = project.settings()
-    with live_app(create_app(settings, Catalog.open(settings.state_dir))) as app_url:
+    app = create_app(settings, Catalog.open(settings.state_dir))
+    with live_app(app) as app_url:
         page = browser.new_page()
         try:
-            page.goto(f"{app_url}/assets/{asset_id}")
+            page.goto(app_url + sign_in_path(app, f"/assets/{asset_id}"))
             assert page.input_value("#display-title") == TITLE
             page.fill("#display-title", "Online safety for Year 7")
             page.click("#title-form button")

@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from pipeline import config
 from pipeline.catalog import Catalog
@@ -15,7 +14,7 @@ from pipeline.distribution import share
 from pipeline.errors import UsageError
 from pipeline.models import Cue
 from pipeline.web.app import create_app
-from tests.conftest import asset_awaiting_review
+from tests.conftest import asset_awaiting_review, review_client
 
 
 def test_a_catalog_from_before_titles_gains_the_column_and_keeps_its_assets(tmp_path: Path) -> None:
@@ -44,7 +43,7 @@ def test_the_review_app_sets_and_clears_the_title(tmp_path: Path) -> None:
     catalog = Catalog.open(settings.state_dir)
     asset = asset_awaiting_review(settings, catalog, "IMG_4032.mp4", [Cue(0, 1000, "Hello.")])
     app = create_app(settings, catalog)
-    client = TestClient(app, base_url="http://127.0.0.1")
+    client = review_client(app)
     csrf = {"X-CSRF-Token": app.state.guard.csrf_token}
     url = f"/api/assets/{asset.id}/title"
     assert client.put(url, json={"title": "Staying safe online"}).status_code == 403  # no CSRF token
