@@ -267,7 +267,7 @@ def test_layout_equals_the_segmenters_line_breaks_of_a_draft() -> None:
 def _transcoded_asset(project_root: Path, settings: config.Settings, catalog: Catalog) -> str:
     """A real master transcoded by the real stage, with draft captions and flagged words (no Whisper)."""
     master = silent_video(project_root / "masters" / "helpline.mp4", seconds=10, audio=True)
-    asset, _ = ingest.identify(master, settings.masters_dir, catalog)
+    asset, _ = ingest.identify(master, settings, catalog)
     catalog.set_state(asset.id, AssetState.PROCESSING)
     job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
     ingest.ingest(job)

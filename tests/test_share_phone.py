@@ -63,7 +63,8 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, 
         settings = project.settings()
         catalog = Catalog.open(settings.state_dir)
         editing.save(settings, catalog, catalog.get(asset["id"]), "en", None, "Ann Example", CUES)
-        project.cli("approve", asset["id"], "--reviewer", "Ann Example", check=True)
+        project.cli("approve", asset["id"], "--reviewer", "Ann Example",
+                    "--reason", "the flagged words are not what this test is about", check=True)
         project.cli("title", asset["id"], TITLE, check=True)
         project.cli_json("publish")
         link = project.cli_json("share", asset["id"])

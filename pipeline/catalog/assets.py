@@ -146,11 +146,12 @@ class Assets(Store):
     # -- renditions ---------------------------------------------------------------------------------
 
     def replace_renditions(self, asset_id: str, items: list[Rendition]) -> None:
-        """The ladder's renditions (every kind but the review proxy, which set_proxy keeps)."""
+        """The ladder's renditions (every kind but the review proxy, which set_proxy keeps: a proxy in `items`,
+        as in a list read back from `renditions`, is left as it is)."""
         with self._tx() as conn:
             conn.execute(renditions.delete().where((renditions.c.asset_id == asset_id)
                                                    & (renditions.c.kind != RenditionKind.PROXY.value)))
-            self._insert_renditions(conn, asset_id, items)
+            self._insert_renditions(conn, asset_id, [r for r in items if r.kind is not RenditionKind.PROXY])
 
     def set_proxy(self, asset_id: str, proxy: Rendition) -> None:
         with self._tx() as conn:

@@ -40,7 +40,8 @@ from pipeline.storage import sandbox, tls
 from pipeline.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
-GRPC_OFFSET = 10000  # SeaweedFS's own convention for gRPC ports
+GRPC_OFFSET = 10000
+STOP_GRACE_S = sandbox.STOP_GRACE_S  # SeaweedFS's own convention for gRPC ports
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,9 @@ class EmbeddedStorage:
             f"-s3.localSocket={runtime}/s3.sock", "-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.iam=false",
             "-master.telemetry=false", "-webdav=false", "-iam=false", "-sftp=false",
             "-master.volumeSizeLimitMB=256", "-volume.max=0",
+            # A volume server normally keeps serving 10 s after it stops announcing itself, for a cluster's
+            # clients to move elsewhere; the embedded store has no other server to move to.
+            "-volume.preStopSeconds=0",
         ]
 
     def start(self) -> bool:
@@ -290,7 +294,7 @@ class EmbeddedStorage:
                         f"([storage] start_timeout_seconds); see {self.log_file}") from None
                 time.sleep(0.5)
 
-    def stop(self, timeout_s: float = 20) -> bool:
+    def stop(self, timeout_s: float = STOP_GRACE_S) -> bool:
         """Stop the server and everything it started; True when one was running."""
         pid = self.pid()
         if pid is None:

@@ -30,6 +30,11 @@ _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
 _CHUNK = 256 * 1024
+# How long SeaweedFS may take to shut down before it is killed (here and in embedded.stop). Its volume server,
+# the only part that holds the stored files open, closes at once (-volume.preStopSeconds=0); what is left then
+# is the filer's graceful gRPC stop waiting some 15 s on its own in-process subscribers, with nothing left to
+# write (its metadata store is leveldb, which a kill leaves consistent through its journal).
+STOP_GRACE_S = 5.0
 
 
 def loopback_up() -> None:
@@ -94,7 +99,7 @@ async def _serve(host: str, port: int, socket_path: str, program: list[str]) -> 
     if child.poll() is None:
         child.terminate()
         try:
-            await asyncio.to_thread(child.wait, 15)
+            await asyncio.to_thread(child.wait, STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             child.kill()
     return child.wait()
