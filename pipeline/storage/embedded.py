@@ -280,8 +280,11 @@ class EmbeddedStorage:
         while True:
             if self._process is not None and self._process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                raise StorageError(f"embedded storage exited at start: {self._log_tail()} "
-                                   f"(full log: {self.log_file})")
+                tail = self._log_tail()
+                hint = ("; this machine does not allow a private network namespace: set [storage] "
+                        "embedded_private_network = false in config.toml (other local accounts can then reach the "
+                        "store; README, \"Object storage\")") if "unshare" in tail else ""
+                raise StorageError(f"embedded storage exited at start: {tail}{hint} (full log: {self.log_file})")
             try:
                 store.ping()
                 store.ensure_bucket()

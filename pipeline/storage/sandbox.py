@@ -2,10 +2,11 @@
 
 SeaweedFS's master, volume and filer HTTP APIs answer anyone who can open a TCP connection to them: a JWT guards
 volume data, but `/col/delete`, `/dir/assign`, `/vol/grow` and `/vol/vacuum` on the master do not ask for one, and
-every account on the machine can reach 127.0.0.1. So the servers run in a private network namespace (a new user
-and network namespace, as `unshare --user --map-root-user --net` makes; no privilege is needed), whose loopback
-is theirs alone. Only the S3 gateway is reachable from outside, and only through a Unix socket in a folder of
-mode 0700 (SeaweedFS's `-s3.localSocket`). This module's forwarder listens on 127.0.0.1 at the configured S3
+every account on the machine can reach 127.0.0.1. So the servers run in a private network namespace (for an
+ordinary account a new user and network namespace, as `unshare --user --map-root-user --net` makes: no privilege
+is needed; for root, which may be in a chroot where the kernel refuses new user namespaces, `unshare --net`),
+whose loopback is theirs alone. Only the S3 gateway is reachable from outside, and only through a Unix socket in
+a folder of mode 0700 (SeaweedFS's `-s3.localSocket`). This module's forwarder listens on 127.0.0.1 at the configured S3
 port and copies bytes both ways to that socket, so boto3 and share links keep their address, and the gateway
 still checks every request's signature.
 
@@ -50,9 +51,11 @@ def unshare_binary() -> str:
 
 
 def namespace_command(program: list[str]) -> list[str]:
-    """`program` run in its own user and network namespace, its loopback up."""
-    return [unshare_binary(), "--user", "--map-root-user", "--net", "--", sys.executable, __file__, "inside", "--",
-            *program]
+    """`program` run in its own network namespace, its loopback up. Any other account needs a user namespace of
+    its own to be allowed one; root has the right already, and needs none: the kernel refuses a new user
+    namespace to a process in a chroot (unshare(2), EPERM), as in a container or a build root."""
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return [unshare_binary(), *user, "--net", "--", sys.executable, __file__, "inside", "--", *program]
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
