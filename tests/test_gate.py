@@ -303,7 +303,7 @@ def test_the_share_page_says_how_many_items_were_approved_unchecked_and_why(tmp_
         page.goto(link["url"])
         notes = page.locator("main p").all_inner_texts()
         page.close()
-        assert "Captions checked by a person (Ann Example)." in notes
+        assert "Captions checked by a person." in notes  # the reviewer's name only by setting (#16)
         assert "Approved with 2 unchecked items: checked against the script" in notes
     finally:
         EmbeddedStorage(settings).stop()
