@@ -4,13 +4,7 @@
 // caption by id when captions move.
 
 import {detail} from "./api.js";
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child);
-  return node;
-}
+import {el} from "./dom.js";
 
 const when = (at) => new Date(at).toLocaleString();
 

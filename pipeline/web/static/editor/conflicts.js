@@ -6,20 +6,12 @@
 
 import * as Changes from "./changes.js";
 import * as Cues from "./cues.js";
-import {formatTime} from "./times.js";
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child);
-  return node;
-}
-
-const timing = (cue) => `${formatTime(cue.start_ms)} to ${formatTime(cue.end_ms)}`;
+import {formatSpan} from "./times.js";
+import {el} from "./dom.js";
 
 function version(label, cue, gone) {
   if (!cue) return el("p", {className: "version", textContent: gone});
-  return el("p", {className: "version"}, [`${label} (${timing(cue)}): `, el("q", {textContent: cue.text})]);
+  return el("p", {className: "version"}, [`${label} (${formatSpan(cue)}): `, el("q", {textContent: cue.text})]);
 }
 
 export function installConflicts(editor, {decided}) {

@@ -5,25 +5,17 @@
 // change is never chosen for the reviewer. It changes the editor only through saving.js (`loaded`).
 
 import {detail} from "./api.js";
-import {formatTime} from "./times.js";
+import {formatSpan} from "./times.js";
+import {el} from "./dom.js";
 
 const KINDS = {added: "added", removed: "deleted", text: "text changed", timing: "timing changed",
                "text and timing": "text and timing changed"};
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child);
-  return node;
-}
-
-const timing = (cue) => `${formatTime(cue.start_ms)} to ${formatTime(cue.end_ms)}`;
 
 // One caption's difference: what went (<del>) and what came (<ins>), times where they changed.
 export function differenceNodes(change, {was = "Was", now = "Now"} = {}) {
   const {before, after} = change;
   const moved = before && after && (before.start_ms !== after.start_ms || before.end_ms !== after.end_ms);
-  const side = (label, cue, Tag) => (cue ? [` ${label}${moved || !before || !after ? ` (${timing(cue)})` : ""}: `,
+  const side = (label, cue, Tag) => (cue ? [` ${label}${moved || !before || !after ? ` (${formatSpan(cue)})` : ""}: `,
                                             el(Tag, {textContent: cue.text})] : []);
   return [...side(was, before, "del"), ...side(now, after, "ins")];
 }
@@ -57,7 +49,7 @@ export function wordDiff(before, after) {
 // Where a caption's times changed: from when to when.
 function timingNodes({before, after}) {
   return before.start_ms === after.start_ms && before.end_ms === after.end_ms ? []
-    : [` (was ${timing(before)}, now ${timing(after)})`];
+    : [` (was ${formatSpan(before)}, now ${formatSpan(after)})`];
 }
 
 // A changed text as one line: what went struck through (<del>), what came underlined (<ins>); a screen reader

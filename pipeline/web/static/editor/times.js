@@ -12,3 +12,6 @@ export function parseTime(text) {
   if (!match) return null;
   return Math.round((Number(match[1] || 0) * 60 + Number(match[2])) * 1000);
 }
+
+// A cue's time span in words: "0:04.160 to 0:08.280".
+export const formatSpan = (cue) => `${formatTime(cue.start_ms)} to ${formatTime(cue.end_ms)}`;

@@ -8,15 +8,9 @@ import * as Flags from "./flags.js";
 import {figures, violationsAt} from "./quality.js";
 import {formatTime} from "./times.js";
 import {waveWindow} from "./waveform-keys.js";
+import {el} from "./dom.js";
 
 const TITLES = {ok: "Within", warning: "Over the target:", error: "Error:"};
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  Object.assign(node, props);
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function setValue(input, value) {
   if (input.value !== value) input.value = value;
