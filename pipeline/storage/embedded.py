@@ -40,8 +40,8 @@ from pipeline.storage import sandbox, tls
 from pipeline.storage.objects import ObjectStore
 
 HOST = "127.0.0.1"
-GRPC_OFFSET = 10000
-STOP_GRACE_S = sandbox.STOP_GRACE_S  # SeaweedFS's own convention for gRPC ports
+GRPC_OFFSET = 10000  # SeaweedFS's own convention for gRPC ports
+STOP_GRACE_S = sandbox.STOP_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ class EmbeddedStorage:
                     raise StorageError(
                         f"embedded storage did not answer within {self.settings.storage.start_timeout_seconds}s "
                         f"([storage] start_timeout_seconds); see {self.log_file}") from None
-                time.sleep(0.5)
+                time.sleep(0.2)
 
     def stop(self, timeout_s: float = STOP_GRACE_S) -> bool:
         """Stop the server and everything it started; True when one was running."""

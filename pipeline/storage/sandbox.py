@@ -31,11 +31,13 @@ _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _IFF_UP = 0x1
 _CHUNK = 256 * 1024
-# How long SeaweedFS may take to shut down before it is killed (here and in embedded.stop). Its volume server,
-# the only part that holds the stored files open, closes at once (-volume.preStopSeconds=0); what is left then
-# is the filer's graceful gRPC stop waiting some 15 s on its own in-process subscribers, with nothing left to
-# write (its metadata store is leveldb, which a kill leaves consistent through its journal).
-STOP_GRACE_S = 5.0
+# How long SeaweedFS may take to shut down before it is killed (here and in embedded.stop). A graceful stop
+# never finishes sooner than 15 s: weed's filer first waits that long, hard-coded, for the metadata streams its
+# own S3 gateway keeps open, and only then closes the volume server. Waiting for that buys nothing: every
+# upload is written (volume files and the filer's leveldb journal) before it is answered, so a kill once the
+# forwarder has stopped taking connections loses nothing a graceful stop would keep; 1 s lets a request
+# already in flight finish.
+STOP_GRACE_S = 1.0
 
 
 def loopback_up() -> None:
