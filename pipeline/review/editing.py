@@ -14,7 +14,10 @@ latest revision is rewritten); every save and approval runs it first, under the 
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from typing import Any
 
 from pipeline.captions import guards, quality, vtt
 from pipeline.catalog import Catalog, now
+from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, ConflictError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
@@ -51,6 +55,27 @@ def rules_for(settings: Settings, asset: Asset) -> quality.Rules:
     portrait = bool(asset.width and asset.height and asset.height > asset.width)
     c = settings.captions
     return quality.rules_for(c.preset, c.max_chars_per_line, c.max_lines, portrait)
+
+
+def rules_key(rules: quality.Rules) -> str:
+    """A short name for a set of quality rules: the queue's figures counted under others are counted again."""
+    return hashlib.sha256(json.dumps(dataclasses.asdict(rules), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def counts(settings: Settings, catalog: Catalog, asset: Asset, language: str, cues: Sequence[Cue],
+           words: list[guards.FlaggedWord] | None = None) -> Counts:
+    """The queue's figures of a track holding `cues`, as the editor would show them: counted once, when the
+    track is saved, and stored with the revision (#20). `words`: the flagged words (None: the words file)."""
+    from pipeline.review import flags  # it reads drafts through this module
+
+    rules = rules_for(settings, asset)
+    problems = quality.check(list(cues), rules)
+    errors = len(quality.errors(problems))
+    if words is None:
+        words = guards.read_words(settings.output_dir / asset.id / caption.words_path(language))
+    found = flags.evaluate(words, list(cues), catalog.flag_records(asset.id, language))
+    return Counts(errors, len(problems) - errors, sum(1 for f in found if f.state is flags.State.OPEN),
+                  rules_key(rules))
 
 
 @contextmanager
@@ -90,7 +115,8 @@ def repair(settings: Settings, catalog: Catalog, asset: Asset, language: str) ->
     path = settings.output_dir / asset.id / track.path
     if track.revision is None:
         cues = vtt.read_vtt(path) if path.is_file() else []
-        catalog.save_revision(asset.id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False)
+        catalog.save_revision(asset.id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False,
+                              counts=counts(settings, catalog, asset, language, cues))
         track = catalog.caption_track(asset.id, language)
     latest = catalog.revision(asset.id, language, track.revision or 1)
     if not path.is_file() or vtt.read_vtt(path) != list(latest.cues):
@@ -236,7 +262,8 @@ def save_changes(settings: Settings, catalog: Catalog, asset: Asset, language: s
         if not differences:
             return Saved(latest, merged_with)  # nothing changed: no empty revision
         made = catalog.save_revision(asset.id, language, latest.number, name, summary or describe(differences), new,
-                                     cues_changed=len(differences))
+                                     cues_changed=len(differences), counts=counts(settings, catalog, asset, language,
+                                                                                  new))
         _write_file(settings, catalog, track, new,
                     f"revision {made.number} by {name} ({made.summary}), not yet reviewed")
     return Saved(made, merged_with)

@@ -193,7 +193,11 @@ def _set(settings: Settings, catalog: Catalog, asset: Asset, language: str, key:
     if flag.state is State.CORRECTED:
         raise UsageError(f"\"{flag.shown}\" is no longer in caption {flag.cue}: it was corrected, so "
                          "there is nothing to check")
-    catalog.set_flag(asset.id, language, FlagRecord(key, flag.word.text, state.value, name, now(), flag.cue_text))
+    record = FlagRecord(key, flag.word.text, state.value, name, now(), flag.cue_text)
+    draft = editing.read_draft(settings, catalog, asset, language)
+    records = {**catalog.flag_records(asset.id, language), key: record}
+    still_open = sum(1 for f in evaluate(draft.words, list(draft.revision.cues), records) if f.state is State.OPEN)
+    catalog.set_flag(asset.id, language, record, flagged=still_open)  # the queue's figure, in the same write (#20)
     return _one(settings, catalog, asset, language, key)
 
 
