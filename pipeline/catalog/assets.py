@@ -58,6 +58,11 @@ def transition(conn: Connection, asset_id: str, state: AssetState, *, detail: st
 
 class Assets(Store):
     @staticmethod
+    def _migrate(conn: Connection) -> None:
+        Store._migrate(conn)
+        queue.backfill(conn)  # the queue's rows of what the catalog held before it kept them (#20)
+
+    @staticmethod
     def _asset(row: Any) -> Asset:
         return Asset(
             id=row.id, sha256=row.sha256, source=row.source, version=row.version,

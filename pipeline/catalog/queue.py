@@ -125,51 +125,45 @@ def set_flagged(conn: Connection, asset_id: str, language: str, flagged: int | N
 
 
 def refresh(conn: Connection, asset_id: str) -> None:
-    """The asset's queue row, from its state, its tracks and their latest revisions, in the caller's transaction.
-    Reads only columns older than migration issue20_queue, which runs it on catalogs that have no newer ones."""
+    """The asset's queue row, from its state, its tracks and their latest revisions, in the caller's transaction."""
     state = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).scalar()
     if state is None:
         return
-    tracks = conn.execute(sa.select(captions.c.language, captions.c.revision, captions.c.generated_at,
-                                    captions.c.changes_note, captions.c.changes_at)
+    latest = sa.and_(caption_revisions.c.asset_id == captions.c.asset_id,
+                     caption_revisions.c.language == captions.c.language,
+                     caption_revisions.c.number == captions.c.revision)
+    tracks = conn.execute(sa.select(captions.c.revision, captions.c.generated_at, captions.c.changes_note,
+                                    captions.c.changes_at, caption_revisions.c.author, caption_revisions.c.created_at)
+                          .select_from(captions.outerjoin(caption_revisions, latest))
                           .where(captions.c.asset_id == asset_id).order_by(captions.c.language)).all()
     last: tuple[str, datetime] | None = None
     for track in tracks:
-        made = _latest(conn, asset_id, track.language, track.revision, track.generated_at)
-        if made is not None and (last is None or made[1] > last[1]):
-            last = made
+        # Captions from before revisions were kept are the caption stage's, made when the track was.
+        author, made = (AUTOMATIC, track.generated_at) if track.revision is None else (track.author, track.created_at)
+        at = utc(made)
+        if author is not None and at is not None and (last is None or at > last[1]):
+            last = (str(author), at)
     requested = [at for at in (utc(t.changes_at) for t in tracks) if at is not None]
     status = status_of(AssetState(state), requested, last)
-    conn.execute(review_queue.delete().where(review_queue.c.asset_id == asset_id))
-    conn.execute(review_queue.insert().values(
-        asset_id=asset_id, status=status.value, position=QUEUE_ORDER.index(status),
-        last_author=last[0] if last else None, last_at=last[1] if last else None,
-        changes_note=next((t.changes_note for t in tracks if t.changes_note), None)))
-
-
-def _latest(conn: Connection, asset_id: str, language: str, number: int | None,
-            generated_at: datetime | None) -> tuple[str, datetime] | None:
-    """Who saved the track's latest revision, and when; captions from before revisions: the caption stage."""
-    if number is None:
-        at = utc(generated_at)
-        return (AUTOMATIC, at) if at is not None else None
-    row = conn.execute(sa.select(caption_revisions.c.author, caption_revisions.c.created_at).where(
-        (caption_revisions.c.asset_id == asset_id) & (caption_revisions.c.language == language)
-        & (caption_revisions.c.number == number))).first()
-    at = utc(row.created_at) if row is not None else None
-    return (str(row.author), at) if row is not None and at is not None else None
+    values = {"status": status.value, "position": QUEUE_ORDER.index(status),
+              "last_author": last[0] if last else None, "last_at": last[1] if last else None,
+              "changes_note": next((t.changes_note for t in tracks if t.changes_note), None)}
+    done = conn.execute(review_queue.update().where(review_queue.c.asset_id == asset_id).values(**values))
+    if done.rowcount == 0:
+        conn.execute(review_queue.insert().values(asset_id=asset_id, **values))
 
 
 def backfill(conn: Connection) -> None:
-    """Figures for a catalog from before the queue kept them: every track's cue count (its latest revision's, or
-    the track's own for captions from before revisions), left uncounted otherwise; every asset's queue row."""
-    counted = {(r.asset_id, r.language) for r in conn.execute(
-        sa.select(caption_figures.c.asset_id, caption_figures.c.language)).all()}
+    """Figures for what the catalog held before it kept them, run each time it is opened, after the migrations
+    (two queries when nothing is missing): a track without figures gets its cue count (its latest revision's, or
+    the track's own for captions from before revisions) and nothing counted; an asset without a queue row gets
+    one."""
+    missing = sa.and_(caption_figures.c.asset_id == captions.c.asset_id,
+                      caption_figures.c.language == captions.c.language)
     tracks = conn.execute(sa.select(captions.c.asset_id, captions.c.language, captions.c.revision,
-                                    captions.c.cue_count)).all()
+                                    captions.c.cue_count).select_from(captions.outerjoin(caption_figures, missing))
+                          .where(caption_figures.c.asset_id.is_(None))).all()
     for track in tracks:
-        if (track.asset_id, track.language) in counted:
-            continue
         cues = track.cue_count
         if track.revision is not None:
             text = conn.execute(sa.select(caption_revisions.c.cues).where(
@@ -177,7 +171,10 @@ def backfill(conn: Connection) -> None:
                 & (caption_revisions.c.number == track.revision))).scalar()
             cues = len(json.loads(text)) if text is not None else cues
         put_figures(conn, track.asset_id, track.language, track.revision, int(cues or 0), None)
-    for asset_id in conn.execute(sa.select(assets.c.id)).scalars().all():
+    unlisted = conn.execute(sa.select(assets.c.id).select_from(
+        assets.outerjoin(review_queue, review_queue.c.asset_id == assets.c.id))
+        .where(review_queue.c.asset_id.is_(None))).scalars().all()
+    for asset_id in unlisted:
         refresh(conn, asset_id)
 
 

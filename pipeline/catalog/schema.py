@@ -155,6 +155,7 @@ caption_approvals = sa.Table(
 # the revision `revision`, and the figures only the review layer can count (quality problems under the rules
 # named by `rules`, open flagged words), NULL until counted for that revision (review/decisions.py counts them
 # when `pipeline review` starts). Per asset: its review status, its place in the queue, the last edit and note.
+# Both are filled for what a catalog held before them when it is opened (catalog/queue.py backfill).
 caption_figures = sa.Table(
     "caption_figures", META,
     sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
@@ -262,13 +263,10 @@ def _migration_issue17(conn: Connection) -> None:
 
 
 def _migration_issue20_queue(conn: Connection) -> None:
-    """The review queue's figures (#20), back-filled from the tracks and revisions already recorded; checks
-    first and reads only columns older than itself, so it runs in any order with other streams' migrations."""
-    from pipeline.catalog import queue  # it builds on these tables
-
+    """The review queue's figures (#20); checks first, so it runs in any order with other streams' migrations.
+    The rows of assets recorded before it are filled after the migrations (catalog/queue.py backfill)."""
     caption_figures.create(conn, checkfirst=True)
     review_queue.create(conn, checkfirst=True)
-    queue.backfill(conn)
 
 
 # Append new migrations; never edit one that has shipped.

@@ -22,7 +22,7 @@ from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
 from pipeline.errors import ConflictError, NotFoundError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, Revision
-from pipeline.review import editing, flags, waveform
+from pipeline.review import editing, figures, flags, waveform
 from pipeline.stages import caption, playlists
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _row(settings: Settings, catalog: Catalog, entry: queue_figures.QueueEntry,
     portrait = "portrait" if asset.width and asset.height and asset.height > asset.width else "landscape"
     if portrait not in rules:
         rules[portrait] = editing.rules_for(settings, asset)
-    key = editing.rules_key(rules[portrait])
+    key = figures.rules_key(rules[portrait])
     cues = errors = warnings = flagged = 0
     for track in entry.tracks:
         count, counted = track.cues, track.counts
@@ -148,7 +148,7 @@ def _count_now(settings: Settings, catalog: Catalog, asset: Asset, language: str
 def count_uncounted(settings: Settings, catalog: Catalog, asset: Asset) -> int:
     """Store the queue's figures of the asset's tracks not counted under today's rules (part of the explicit step
     `prepare_workspace`); returns how many tracks were counted."""
-    key = editing.rules_key(editing.rules_for(settings, asset))
+    key = figures.rules_key(editing.rules_for(settings, asset))
     done = 0
     for track in catalog.queue_tracks(asset.id):
         if track.revision is not None and (track.counts is None or track.counts.rules != key):

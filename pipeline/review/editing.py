@@ -14,10 +14,7 @@ latest revision is rewritten); every save and approval runs it first, under the 
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
-import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +27,7 @@ from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, ConflictError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
-from pipeline.review import merging
+from pipeline.review import figures, merging
 from pipeline.review.merging import Change, Difference
 from pipeline.stages import caption, playlists
 
@@ -50,32 +47,16 @@ class Draft:
     problems: list[quality.Violation]
 
 
-def rules_for(settings: Settings, asset: Asset) -> quality.Rules:
-    """The quality rules for this asset's captions: portrait video gets the narrow line length."""
-    portrait = bool(asset.width and asset.height and asset.height > asset.width)
-    c = settings.captions
-    return quality.rules_for(c.preset, c.max_chars_per_line, c.max_lines, portrait)
-
-
-def rules_key(rules: quality.Rules) -> str:
-    """A short name for a set of quality rules: the queue's figures counted under others are counted again."""
-    return hashlib.sha256(json.dumps(dataclasses.asdict(rules), sort_keys=True).encode()).hexdigest()[:16]
+rules_for = figures.rules_for  # the quality rules of an asset's captions, asked of this module by its callers
 
 
 def counts(settings: Settings, catalog: Catalog, asset: Asset, language: str, cues: Sequence[Cue],
            words: list[guards.FlaggedWord] | None = None) -> Counts:
-    """The queue's figures of a track holding `cues`, as the editor would show them: counted once, when the
-    track is saved, and stored with the revision (#20). `words`: the flagged words (None: the words file)."""
-    from pipeline.review import flags  # it reads drafts through this module
-
-    rules = rules_for(settings, asset)
-    problems = quality.check(list(cues), rules)
-    errors = len(quality.errors(problems))
+    """The queue's figures of the track holding `cues` (review/figures.py), stored with the revision that saves
+    them (#20). `words`: the flagged words (None: read from the words file)."""
     if words is None:
         words = guards.read_words(settings.output_dir / asset.id / caption.words_path(language))
-    found = flags.evaluate(words, list(cues), catalog.flag_records(asset.id, language))
-    return Counts(errors, len(problems) - errors, sum(1 for f in found if f.state is flags.State.OPEN),
-                  rules_key(rules))
+    return figures.count(rules_for(settings, asset), cues, words, catalog.flag_records(asset.id, language))
 
 
 @contextmanager

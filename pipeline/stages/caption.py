@@ -9,6 +9,7 @@ from pipeline.catalog import now, queue
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack, Cue
+from pipeline.review import figures
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -81,9 +82,8 @@ def caption(job: Job) -> None:
     before = next((t.revision for t in job.catalog.caption_tracks(job.asset.id) if t.language == language), None)
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, language, path, state, len(cues), engine, model, None,
                                                None, revision=before, generated_at=now(), detected_language=detected))
-    from pipeline.review import editing  # it builds on this stage's names
-
+    counted = figures.count(figures.rules_for(job.settings, job.asset), cues, flagged,
+                            job.catalog.flag_records(job.asset.id, language))  # the queue's figures (#20)
     job.catalog.save_revision(job.asset.id, language, before, AUTOMATIC, f"made by {engine} ({model})", cues,
-                              withdraw=False, counts=editing.counts(job.settings, job.catalog, job.asset, language,
-                                                                    cues, flagged))
+                              withdraw=False, counts=counted)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
