@@ -109,7 +109,7 @@ def queue_page(settings: Settings, catalog: Catalog, status: Status | None = Non
         raise NotFoundError(f"page {offset // shown + 1} of the queue is past its last: {found.total:,}{which} "
                             f"asset{'s' if found.total != 1 else ''} fill {max(1, -(-found.total // shown))} "
                             f"page{'s' if found.total > shown else ''}")
-    rules: dict[str, quality.Rules] = {}
+    rules: dict[bool, tuple[quality.Rules, str]] = {}
     rows = [_row(settings, catalog, entry, rules) for entry in found.entries]
     return QueuePage(rows, found.total, found.counts, status, offset, limit)
 
@@ -120,14 +120,16 @@ def queue(settings: Settings, catalog: Catalog, status: Status | None = None) ->
 
 
 def _row(settings: Settings, catalog: Catalog, entry: queue_figures.QueueEntry,
-         rules: dict[str, quality.Rules]) -> QueueRow:
+         rules: dict[bool, tuple[quality.Rules, str]]) -> QueueRow:
     """A queue row from the stored figures; a track they were not counted for (captions from before revisions,
-    tracks written without counts, rules changed since) is counted now, reading only."""
+    tracks written without counts, rules changed since) is counted now, reading only. `rules`: the rules and
+    their key per orientation, worked out once a page."""
     asset = entry.asset
-    portrait = "portrait" if asset.width and asset.height and asset.height > asset.width else "landscape"
+    portrait = bool(asset.width and asset.height and asset.height > asset.width)  # as figures.rules_for says
     if portrait not in rules:
-        rules[portrait] = editing.rules_for(settings, asset)
-    key = figures.rules_key(rules[portrait])
+        made = editing.rules_for(settings, asset)
+        rules[portrait] = (made, figures.rules_key(made))
+    key = rules[portrait][1]
     cues = errors = warnings = flagged = 0
     for track in entry.tracks:
         count, counted = track.cues, track.counts

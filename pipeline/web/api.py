@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pipeline.captions import guards, quality
@@ -204,8 +205,8 @@ def _asset_row(r: review.QueueRow) -> dict[str, Any]:
     """One asset as `GET /api/assets` lists it."""
     return {"id": r.asset.id, "source": r.asset.source, "state": r.asset.state.value, "status": r.status.value,
             "duration_ms": r.asset.duration_ms, "cues": r.cues, "errors": r.errors, "warnings": r.warnings,
-            "flagged_words": r.flagged, "last_edited_by": r.last_author, "last_edited_at": r.last_at,
-            "editor_url": f"/assets/{r.asset.id}"}
+            "flagged_words": r.flagged, "last_edited_by": r.last_author,
+            "last_edited_at": r.last_at.isoformat() if r.last_at else None, "editor_url": f"/assets/{r.asset.id}"}
 
 
 def router(settings: Settings, catalog: Catalog) -> APIRouter:
@@ -243,18 +244,19 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
         `state` on every page, `counts` every status's number of assets. A `page` past the last is a 404; an
         `offset` past the end gives no items."""
         status = review.parse_status(state)
-        if all(given is None for given in (limit, offset, page, state)):
-            return [_asset_row(r) for r in review.queue(settings, catalog)]  # the unpaged list of old
+        if all(given is None for given in (limit, offset, page, state)):  # the unpaged list of old
+            # Plain JSON values already: FastAPI's encoder would walk 5,000 rows again (#20).
+            return JSONResponse([_asset_row(r) for r in review.queue(settings, catalog)])
         if offset is not None and page is not None:
             raise UsageError("give offset or page, not both")
         size = limit or review.PAGE_SIZE
         found = review.queue_page(settings, catalog, status, size,
                                   offset if offset is not None else review.page_offset(page or 1, size),
                                   strict=page is not None)
-        return {"items": [_asset_row(r) for r in found.rows], "total": found.total,
-                "counts": {s.slug: found.counts[s] for s in review.QUEUE_ORDER},
-                "state": status.slug if status else None, "limit": size, "offset": found.offset,
-                "page": found.page, "pages": found.pages}
+        return JSONResponse({"items": [_asset_row(r) for r in found.rows], "total": found.total,
+                             "counts": {s.slug: found.counts[s] for s in review.QUEUE_ORDER},
+                             "state": status.slug if status else None, "limit": size, "offset": found.offset,
+                             "page": found.page, "pages": found.pages})
 
     # Before the plain {language} route, which would otherwise take "en.vtt" as a language.
     @api.get("/assets/{asset_id}/captions/{language}.{kind}", summary="Download as WebVTT (vtt) or SubRip (srt)")
