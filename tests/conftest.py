@@ -201,7 +201,7 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_distributed": ("media", "whisper", "storage", "cluster"),
     "test_review_first": ("media", "whisper", "storage", "browser"),
     "test_cluster_fixture": ("cluster", "storage"),
-    "test_merging": (), "test_review_api": (),
+    "test_merging": (), "test_review_api": (), "test_queue_paging": (),
     "test_editor_merge": ("media", "whisper", "browser"),
     "test_editor_access": ("media", "browser"),
     "test_security": ("media", "storage"),

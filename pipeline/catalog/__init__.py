@@ -9,6 +9,7 @@ a connection or a row.
   captions.py  caption tracks, revisions, approval
   links.py     share links
   flags.py     the review gate: flag states, how each track was approved (#15)
+  queue.py     the review queue's figures, kept in step with every write that changes them (#20)
   jobs.py      the distributed mode's jobs (JobBook)
 """
 

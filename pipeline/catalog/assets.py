@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from pipeline.catalog.schema import ID_LENGTH, assets, events, renditions
+from pipeline.catalog import queue
+from pipeline.catalog.schema import ID_LENGTH, assets, caption_figures, events, renditions, review_queue
 from pipeline.catalog.store import Store, now, utc
 from pipeline.errors import NotFoundError, UsageError
 from pipeline.models import Asset, AssetState, Rendition, RenditionKind, StateEvent
@@ -51,10 +52,16 @@ def transition(conn: Connection, asset_id: str, state: AssetState, *, detail: st
         state=state.value, error=error if state is AssetState.FAILED else None, updated_at=stamp, stage=None,
         progress=None))
     record_event(conn, asset_id, state, stamp, error or detail)
+    queue.refresh(conn, asset_id)
     return current
 
 
 class Assets(Store):
+    @staticmethod
+    def _migrate(conn: Connection) -> None:
+        Store._migrate(conn)
+        queue.backfill(conn)  # the queue's rows of what the catalog held before it kept them (#20)
+
     @staticmethod
     def _asset(row: Any) -> Asset:
         return Asset(
@@ -84,6 +91,7 @@ class Assets(Store):
                 id=asset_id, sha256=sha256, source=source, version=int(previous or 0) + 1,
                 size_bytes=size_bytes, state=AssetState.NEW.value, created_at=stamp, updated_at=stamp))
             record_event(conn, asset_id, AssetState.NEW, stamp, f"found {source}")
+            queue.refresh(conn, asset_id)
         return self.get(asset_id)
 
     def get(self, id_or_prefix: str) -> Asset:
@@ -103,6 +111,40 @@ class Assets(Store):
         with self._tx() as conn:
             rows = conn.execute(sa.select(assets).order_by(assets.c.created_at, assets.c.id)).all()
         return [self._asset(r) for r in rows]
+
+    def queue_slice(self, status: queue.ReviewStatus | None = None, limit: int | None = None,
+                    offset: int = 0) -> queue.QueueSlice:
+        """The assets in queue order (with `status` only, when given), `limit` of them from `offset` (every one
+        when None), with their stored figures; the total that match and every status's count (#20)."""
+        with self._tx() as conn:
+            counts = dict.fromkeys(queue.QUEUE_ORDER, 0)
+            for name, count in conn.execute(sa.select(review_queue.c.status, sa.func.count())
+                                            .group_by(review_queue.c.status)).all():
+                counts[queue.ReviewStatus(name)] = int(count)
+            extra = [review_queue.c.status.label("queue_status"), review_queue.c.last_author,
+                     review_queue.c.last_at, review_queue.c.changes_note]
+            query = sa.select(assets, *extra).join(review_queue, review_queue.c.asset_id == assets.c.id)
+            if status is not None:
+                query = query.where(review_queue.c.status == status.value)
+            query = query.order_by(*queue.order(conn)).offset(offset)
+            rows = conn.execute(query if limit is None else query.limit(limit)).all()
+            tracks = queue.figures(conn, None if limit is None else [r.id for r in rows])
+        entries = [queue.QueueEntry(self._asset(r), queue.ReviewStatus(r.queue_status), tracks.get(r.id, ()),
+                                    r.last_author, utc(r.last_at), r.changes_note) for r in rows]
+        return queue.QueueSlice(entries, counts[status] if status is not None else sum(counts.values()), counts)
+
+    def queue_tracks(self, asset_id: str) -> tuple[queue.TrackFigures, ...]:
+        with self._tx() as conn:
+            return queue.figures(conn, [asset_id]).get(asset_id, ())
+
+    def set_counts(self, asset_id: str, language: str, revision: int, counts: queue.Counts) -> None:
+        """The queue's figures of a track's revision, counted late (review/decisions.py count_uncounted); a
+        revision saved since keeps its own."""
+        with self._tx() as conn:
+            conn.execute(caption_figures.update().where(
+                (caption_figures.c.asset_id == asset_id) & (caption_figures.c.language == language)
+                & (caption_figures.c.revision == revision)).values(
+                errors=counts.errors, warnings=counts.warnings, flagged=counts.flagged, rules=counts.rules))
 
     def set_probe(self, asset_id: str, duration_ms: int, width: int, height: int, has_audio: bool) -> None:
         with self._tx() as conn:

@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from pipeline.catalog import queue
 from pipeline.catalog.assets import Assets, record_event, transition
-from pipeline.catalog.schema import assets, caption_comments, caption_revisions, captions
+from pipeline.catalog.schema import assets, caption_comments, caption_figures, caption_revisions, captions
 from pipeline.catalog.store import now, utc
 from pipeline.errors import ConflictError, NotFoundError, UsageError
 from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Comment, Cue, Revision
@@ -37,6 +39,24 @@ class Captions(Assets):
                 cue_count=track.cue_count, engine=track.engine, model=track.model, reviewer=track.reviewer,
                 approved_at=track.approved_at, approved_sha256=track.approved_sha256, revision=track.revision,
                 generated_at=track.generated_at, detected_language=track.detected_language))
+            self._keep_figures(conn, track)
+            queue.refresh(conn, track.asset_id)
+
+    @staticmethod
+    def _keep_figures(conn: Connection, track: CaptionTrack) -> None:
+        """The queue's figures of a track just put: kept when they are of its revision, else its cue count with
+        nothing counted (a revision saved next brings its counts)."""
+        kept = conn.execute(sa.select(caption_figures.c.revision).where(
+            (caption_figures.c.asset_id == track.asset_id) & (caption_figures.c.language == track.language))).first()
+        if kept is not None and track.revision is not None and kept.revision == track.revision:
+            return
+        cues = track.cue_count
+        if track.revision is not None:
+            text = conn.execute(sa.select(caption_revisions.c.cues).where(
+                (caption_revisions.c.asset_id == track.asset_id) & (caption_revisions.c.language == track.language)
+                & (caption_revisions.c.number == track.revision))).scalar()
+            cues = len(json.loads(text)) if text is not None else cues
+        queue.put_figures(conn, track.asset_id, track.language, track.revision, cues, None)
 
     def caption_tracks(self, asset_id: str) -> list[CaptionTrack]:
         with self._tx() as conn:
@@ -55,10 +75,12 @@ class Captions(Assets):
         return track
 
     def save_revision(self, asset_id: str, language: str, base: int | None, author: str, summary: str,
-                      cues: list[Cue], *, withdraw: bool = True, cues_changed: int | None = None) -> Revision:
+                      cues: list[Cue], *, withdraw: bool = True, cues_changed: int | None = None,
+                      counts: queue.Counts | None = None) -> Revision:
         """Record a new revision of a caption track, if `base` is still the latest (else ConflictError: two
         reviewers never overwrite each other). The approval is withdrawn and the asset is back in review,
-        unless `withdraw` is False (recording captions that were made before revisions were kept)."""
+        unless `withdraw` is False (recording captions that were made before revisions were kept). `counts`:
+        the queue's figures of `cues` (review/editing.py counts them); None leaves them to be counted."""
         stamp = now()
         state = CaptionState.DRAFT if cues else CaptionState.NO_SPEECH
         with self._tx() as conn:
@@ -86,6 +108,8 @@ class Captions(Assets):
             state_now = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).scalar()
             if withdraw and state_now in (AssetState.APPROVED.value, AssetState.PUBLISHED.value):
                 transition(conn, asset_id, AssetState.AWAITING_REVIEW, detail=f"{language} captions edited by {author}")
+            queue.put_figures(conn, asset_id, language, number, len(cues), counts)
+            queue.refresh(conn, asset_id)
         return Revision(asset_id, language, number, author, stamp, summary, _cues_from_json(_cues_json(cues)),
                         cues_changed)
 
@@ -157,6 +181,7 @@ class Captions(Assets):
                 changes_note=note, changes_by=reviewer, changes_at=stamp))
             state = conn.execute(sa.select(assets.c.state).where(assets.c.id == asset_id)).scalar()
             record_event(conn, asset_id, AssetState(str(state)), stamp, f"changes requested by {reviewer}: {note}")
+            queue.refresh(conn, asset_id)
 
     def approve_captions(self, asset_id: str, reviewer: str, file_sha256: dict[str, str],
                          override_reason: str | None = None) -> Asset:

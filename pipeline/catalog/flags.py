@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from pipeline.catalog import queue
 from pipeline.catalog.assets import record_event
 from pipeline.catalog.schema import assets, caption_approvals, caption_flags
 from pipeline.catalog.store import Store, now, utc
@@ -46,7 +47,8 @@ class Gate(Store):
                 (caption_flags.c.asset_id == asset_id) & (caption_flags.c.language == language))).all()
         return {r.key: FlagRecord(r.key, r.word, r.state, r.by, utc(r.at) or now(), r.cue_text) for r in rows}
 
-    def set_flag(self, asset_id: str, language: str, record: FlagRecord) -> None:
+    def set_flag(self, asset_id: str, language: str, record: FlagRecord, flagged: int | None = None) -> None:
+        """`flagged`: the track's open flagged words with this record (the queue's figure); None: not counted."""
         where = ((caption_flags.c.asset_id == asset_id) & (caption_flags.c.language == language)
                  & (caption_flags.c.key == record.key))
         with self._tx() as conn:
@@ -54,6 +56,7 @@ class Gate(Store):
             conn.execute(caption_flags.insert().values(
                 asset_id=asset_id, language=language, key=record.key, word=record.word, state=record.state,
                 by=record.by, at=record.at, cue_text=record.cue_text))
+            queue.set_flagged(conn, asset_id, language, flagged)
 
     def record_approvals(self, asset_id: str, records: list[ApprovalRecord], detail: str | None) -> None:
         """Written before the approval itself (catalog.approve_captions): a record whose sha256 is not the one

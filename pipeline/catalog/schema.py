@@ -150,6 +150,34 @@ caption_approvals = sa.Table(
     sa.Column("no_speech", sa.Boolean, nullable=False),
 )
 
+# Migration issue20_queue: the review queue's figures, kept in step with every write that changes them (#20), so
+# that listing a page of the queue reads a page of rows and never a caption file. Per track: its cue count for
+# the revision `revision`, and the figures only the review layer can count (quality problems under the rules
+# named by `rules`, open flagged words), NULL until counted for that revision (review/decisions.py counts them
+# when `pipeline review` starts). Per asset: its review status, its place in the queue, the last edit and note.
+# Both are filled for what a catalog held before them when it is opened (catalog/queue.py backfill).
+caption_figures = sa.Table(
+    "caption_figures", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("revision", sa.Integer),  # NULL: captions from before revisions were kept, counted from the track
+    sa.Column("cues", sa.Integer, nullable=False),
+    sa.Column("errors", sa.Integer),
+    sa.Column("warnings", sa.Integer),
+    sa.Column("flagged", sa.Integer),
+    sa.Column("rules", sa.String(64)),
+)
+
+review_queue = sa.Table(
+    "review_queue", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),  # the status's place in the queue's order
+    sa.Column("last_author", sa.Text),
+    sa.Column("last_at", sa.DateTime(timezone=True)),
+    sa.Column("changes_note", sa.Text),
+)
+
 share_links = sa.Table(
     "share_links", META,
     sa.Column("id", sa.String(32), primary_key=True),
@@ -234,8 +262,16 @@ def _migration_issue17(conn: Connection) -> None:
     _add_columns(conn, assets, ("title",))
 
 
+def _migration_issue20_queue(conn: Connection) -> None:
+    """The review queue's figures (#20); checks first, so it runs in any order with other streams' migrations.
+    The rows of assets recorded before it are filled after the migrations (catalog/queue.py backfill)."""
+    caption_figures.create(conn, checkfirst=True)
+    review_queue.create(conn, checkfirst=True)
+
+
 # Append new migrations; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                          _migration_issue15, _migration_issue15_gate,
                                                          _migration_issue19,
-                                                         _migration_issue17)
+                                                         _migration_issue17,
+                                                         _migration_issue20_queue)

@@ -8,7 +8,6 @@ approved only by the explicit decision "no speech: nothing to caption" (or once 
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,30 +16,22 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog, now
+from pipeline.catalog import queue as queue_figures
 from pipeline.catalog.flags import ApprovalRecord
+from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
-from pipeline.errors import ConflictError, PipelineError, UsageError
-from pipeline.models import Asset, AssetState, CaptionTrack, Revision
-from pipeline.review import editing, flags, waveform
+from pipeline.errors import ConflictError, NotFoundError, PipelineError, UsageError
+from pipeline.models import Asset, AssetState, Revision
+from pipeline.review import editing, figures, flags, waveform
 from pipeline.stages import caption, playlists
 
 log = logging.getLogger(__name__)
 
 
-class Status(enum.StrEnum):
-    """Where an asset is in review, as the queue shows it."""
-
-    PROCESSING = "processing"
-    FAILED = "failed"
-    AWAITING_REVIEW = "awaiting review"
-    IN_REVIEW = "in review"  # a person has saved changes but not decided yet
-    CHANGES_REQUESTED = "changes requested"
-    APPROVED = "approved"
-    PUBLISHED = "published"
-
-
-QUEUE_ORDER = (Status.AWAITING_REVIEW, Status.IN_REVIEW, Status.CHANGES_REQUESTED, Status.APPROVED, Status.PUBLISHED,
-               Status.PROCESSING, Status.FAILED)
+Status = queue_figures.ReviewStatus  # where an asset is in review, as the queue shows it
+QUEUE_ORDER = queue_figures.QUEUE_ORDER
+PAGE_SIZE = 50  # rows on a page of the queue
+MAX_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -58,44 +49,118 @@ class QueueRow:
     changes_note: str | None
 
 
-def queue(settings: Settings, catalog: Catalog) -> list[QueueRow]:
-    """Every asset with its review status and the figures a reviewer picks work by, in queue order."""
-    rows = []
-    for asset in catalog.list_assets():
-        tracks = catalog.caption_tracks(asset.id)
-        cues = errors = warnings = flagged = 0
-        last: Revision | None = None
-        for track in tracks:
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue: its rows, where it starts, and the totals a reviewer picks work by."""
+
+    rows: list[QueueRow]
+    total: int  # the assets matching `status` (every asset when None)
+    counts: dict[Status, int]  # per status, unfiltered
+    status: Status | None
+    offset: int
+    limit: int | None
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit)) if self.limit else 1
+
+
+def parse_status(text: str | None) -> Status | None:
+    """A queue filter as a URL gives it: a status's slug (`in_review`) or its words; empty or "all": none."""
+    key = (text or "").strip().lower().replace("-", "_").replace(" ", "_")
+    if key in ("", "all"):
+        return None
+    found = next((s for s in Status if s.slug == key), None)
+    if found is None:
+        raise UsageError(f"state {text!r} is not a review state; use one of: all, "
+                         + ", ".join(s.slug for s in QUEUE_ORDER))
+    return found
+
+
+def parse_page(text: str) -> int:
+    """A page number as a URL gives it."""
+    if not text.strip().isdigit():
+        raise UsageError(f"page {text!r}: give the page's number, 1 or more")
+    return int(text)
+
+
+def page_offset(page: int, limit: int) -> int:
+    if page < 1:
+        raise UsageError(f"page {page}: the queue's pages are numbered from 1")
+    return (page - 1) * limit
+
+
+def queue_page(settings: Settings, catalog: Catalog, status: Status | None = None, limit: int | None = PAGE_SIZE,
+               offset: int = 0, *, strict: bool = False) -> QueuePage:
+    """`limit` assets (every one: None) of the queue from `offset`, with `status` only when given, in queue order,
+    with the figures the catalog keeps for them (#20). `strict`: a page past the last is a NotFoundError."""
+    if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
+        raise UsageError(f"limit {limit}: give 1 to {MAX_PAGE_SIZE} assets a page")
+    if offset < 0:
+        raise UsageError(f"offset {offset}: it counts assets from 0")
+    found = catalog.queue_slice(status, limit, offset)
+    if strict and offset and offset >= found.total:
+        shown = PAGE_SIZE if limit is None else limit
+        which = f" {status.value}" if status else ""
+        raise NotFoundError(f"page {offset // shown + 1} of the queue is past its last: {found.total:,}{which} "
+                            f"asset{'s' if found.total != 1 else ''} fill {max(1, -(-found.total // shown))} "
+                            f"page{'s' if found.total > shown else ''}")
+    rules: dict[bool, tuple[quality.Rules, str]] = {}
+    rows = [_row(settings, catalog, entry, rules) for entry in found.entries]
+    return QueuePage(rows, found.total, found.counts, status, offset, limit)
+
+
+def queue(settings: Settings, catalog: Catalog, status: Status | None = None) -> list[QueueRow]:
+    """Every asset (with `status`, when given) with its review status and figures, in queue order."""
+    return queue_page(settings, catalog, status, None).rows
+
+
+def _row(settings: Settings, catalog: Catalog, entry: queue_figures.QueueEntry,
+         rules: dict[bool, tuple[quality.Rules, str]]) -> QueueRow:
+    """A queue row from the stored figures; a track they were not counted for (captions from before revisions,
+    tracks written without counts, rules changed since) is counted now, reading only. `rules`: the rules and
+    their key per orientation, worked out once a page."""
+    asset = entry.asset
+    portrait = bool(asset.width and asset.height and asset.height > asset.width)  # as figures.rules_for says
+    if portrait not in rules:
+        made = editing.rules_for(settings, asset)
+        rules[portrait] = (made, figures.rules_key(made))
+    key = rules[portrait][1]
+    cues = errors = warnings = flagged = 0
+    for track in entry.tracks:
+        count, counted = track.cues, track.counts
+        if counted is None or counted.rules != key or track.revision is None:
+            count, counted = _count_now(settings, catalog, asset, track.language)
+        cues += count
+        errors, warnings, flagged = errors + counted.errors, warnings + counted.warnings, flagged + counted.flagged
+    return QueueRow(asset, entry.status, cues, errors, warnings, flagged, entry.last_author, entry.last_at,
+                    entry.changes_note)
+
+
+def _count_now(settings: Settings, catalog: Catalog, asset: Asset, language: str) -> tuple[int, Counts]:
+    draft = editing.read_draft(settings, catalog, asset, language)
+    cues = list(draft.revision.cues)
+    return len(cues), editing.counts(settings, catalog, asset, language, cues, draft.words)
+
+
+def count_uncounted(settings: Settings, catalog: Catalog, asset: Asset) -> int:
+    """Store the queue's figures of the asset's tracks not counted under today's rules (part of the explicit step
+    `prepare_workspace`); returns how many tracks were counted."""
+    key = figures.rules_key(editing.rules_for(settings, asset))
+    done = 0
+    for track in catalog.queue_tracks(asset.id):
+        if track.revision is not None and (track.counts is None or track.counts.rules != key):
             draft = editing.read_draft(settings, catalog, asset, track.language)
-            cues += len(draft.revision.cues)
-            errors += len(quality.errors(draft.problems))
-            warnings += len(draft.problems) - len(quality.errors(draft.problems))
-            flagged += sum(1 for f in flags.evaluate(draft.words, list(draft.revision.cues),
-                                                     catalog.flag_records(asset.id, track.language))
-                           if f.state is flags.State.OPEN)
-            if last is None or draft.revision.created_at > last.created_at:
-                last = draft.revision
-        note = next((t.changes_note for t in tracks if t.changes_note), None)
-        rows.append(QueueRow(asset, status(asset, tracks, last), cues, errors, warnings, flagged,
-                             last.author if last else None, last.created_at if last else None, note))
-    return sorted(rows, key=lambda r: (QUEUE_ORDER.index(r.status), r.asset.source))
-
-
-def status(asset: Asset, tracks: list[CaptionTrack], last: Revision | None) -> Status:
-    if asset.state is AssetState.PUBLISHED:
-        return Status.PUBLISHED
-    if asset.state is AssetState.APPROVED:
-        return Status.APPROVED
-    if asset.state is AssetState.FAILED:
-        return Status.FAILED
-    if asset.state is not AssetState.AWAITING_REVIEW:
-        return Status.PROCESSING
-    requested = [t.changes_at for t in tracks if t.changes_at]
-    if requested and (last is None or last.author == caption.AUTOMATIC or last.created_at <= max(requested)):
-        return Status.CHANGES_REQUESTED
-    if last is not None and last.author != caption.AUTOMATIC:
-        return Status.IN_REVIEW
-    return Status.AWAITING_REVIEW
+            if draft.revision.number == track.revision:
+                catalog.set_counts(asset.id, track.language, track.revision,
+                                   editing.counts(settings, catalog, asset, track.language, list(draft.revision.cues),
+                                                  draft.words))
+                done += 1
+    return done
 
 
 def _flag_warnings(found: list[flags.WordFlag]) -> list[quality.Violation]:
@@ -313,9 +378,10 @@ def export_captions(settings: Settings, catalog: Catalog, asset: Asset, target: 
 
 
 def prepare_workspace(settings: Settings, catalog: Catalog) -> list[str]:
-    """What `pipeline review` does before it serves: the explicit repair of every reviewable track, and the
-    editor's waveform where an older run left none. The pages and the API only read. An asset that cannot be
-    prepared is left as it is (its editor shows what is wrong) and named in the returned lines; the others go on."""
+    """What `pipeline review` does before it serves: the explicit repair of every reviewable track, the queue's
+    figures of tracks not counted under today's rules, and the editor's waveform where an older run left none.
+    The pages and the API only read. An asset that cannot be prepared is left as it is (its editor shows what is
+    wrong) and named in the returned lines; the others go on."""
     problems = []
     for asset in catalog.list_assets():
         if asset.state not in editing.REVIEWABLE:
@@ -324,6 +390,7 @@ def prepare_workspace(settings: Settings, catalog: Catalog) -> list[str]:
             with editing.locked(settings.output_dir / asset.id):
                 for track in catalog.caption_tracks(asset.id):
                     editing.repair(settings, catalog, asset, track.language)
+                count_uncounted(settings, catalog, asset)
             if asset.state is AssetState.AWAITING_REVIEW:
                 waveform.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
         except (PipelineError, OSError) as exc:

@@ -23,10 +23,11 @@ from typing import Any
 
 from pipeline.captions import guards, quality, vtt
 from pipeline.catalog import Catalog, now
+from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
 from pipeline.errors import CaptionError, ConflictError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Cue, Revision
-from pipeline.review import merging
+from pipeline.review import figures, merging
 from pipeline.review.merging import Change, Difference
 from pipeline.stages import caption, playlists
 
@@ -46,11 +47,16 @@ class Draft:
     problems: list[quality.Violation]
 
 
-def rules_for(settings: Settings, asset: Asset) -> quality.Rules:
-    """The quality rules for this asset's captions: portrait video gets the narrow line length."""
-    portrait = bool(asset.width and asset.height and asset.height > asset.width)
-    c = settings.captions
-    return quality.rules_for(c.preset, c.max_chars_per_line, c.max_lines, portrait)
+rules_for = figures.rules_for  # the quality rules of an asset's captions, asked of this module by its callers
+
+
+def counts(settings: Settings, catalog: Catalog, asset: Asset, language: str, cues: Sequence[Cue],
+           words: list[guards.FlaggedWord] | None = None) -> Counts:
+    """The queue's figures of the track holding `cues` (review/figures.py), stored with the revision that saves
+    them (#20). `words`: the flagged words (None: read from the words file)."""
+    if words is None:
+        words = guards.read_words(settings.output_dir / asset.id / caption.words_path(language))
+    return figures.count(rules_for(settings, asset), cues, words, catalog.flag_records(asset.id, language))
 
 
 @contextmanager
@@ -90,7 +96,8 @@ def repair(settings: Settings, catalog: Catalog, asset: Asset, language: str) ->
     path = settings.output_dir / asset.id / track.path
     if track.revision is None:
         cues = vtt.read_vtt(path) if path.is_file() else []
-        catalog.save_revision(asset.id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False)
+        catalog.save_revision(asset.id, language, None, caption.AUTOMATIC, "automatic draft", cues, withdraw=False,
+                              counts=counts(settings, catalog, asset, language, cues))
         track = catalog.caption_track(asset.id, language)
     latest = catalog.revision(asset.id, language, track.revision or 1)
     if not path.is_file() or vtt.read_vtt(path) != list(latest.cues):
@@ -236,7 +243,8 @@ def save_changes(settings: Settings, catalog: Catalog, asset: Asset, language: s
         if not differences:
             return Saved(latest, merged_with)  # nothing changed: no empty revision
         made = catalog.save_revision(asset.id, language, latest.number, name, summary or describe(differences), new,
-                                     cues_changed=len(differences))
+                                     cues_changed=len(differences), counts=counts(settings, catalog, asset, language,
+                                                                                  new))
         _write_file(settings, catalog, track, new,
                     f"revision {made.number} by {name} ({made.summary}), not yet reviewed")
     return Saved(made, merged_with)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.captions import engines, guards, quality, segment, vtt
-from pipeline.catalog import now
+from pipeline.catalog import now, queue
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack, Cue
+from pipeline.review import figures
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
-AUTOMATIC = "automatic draft"  # the author of a track's first revision
+AUTOMATIC = queue.AUTOMATIC  # the author of a track's first revision
 
 
 def caption_path(language: str) -> str:
@@ -69,7 +70,8 @@ def caption(job: Job) -> None:
         words, model, engine = transcript.words, transcript.model, transcriber.engine
         detected = transcript.detected_language
         speech = engines.speech_intervals(pcm)
-    guards.write_words(job.out_dir / words_path(language), guards.flag_words(words, settings.glossary, speech))
+    flagged = guards.flag_words(words, settings.glossary, speech)
+    guards.write_words(job.out_dir / words_path(language), flagged)
     # Stored as the file will read back, so the revision and the file agree byte for byte in meaning.
     cues = [Cue(c.start_ms, c.end_ms, vtt.clean_text(c.text)) for c in segment.segment(words, layout(settings))]
     path = caption_path(language)
@@ -80,6 +82,8 @@ def caption(job: Job) -> None:
     before = next((t.revision for t in job.catalog.caption_tracks(job.asset.id) if t.language == language), None)
     job.catalog.put_caption_track(CaptionTrack(job.asset.id, language, path, state, len(cues), engine, model, None,
                                                None, revision=before, generated_at=now(), detected_language=detected))
+    counted = figures.count(figures.rules_for(job.settings, job.asset), cues, flagged,
+                            job.catalog.flag_records(job.asset.id, language))  # the queue's figures (#20)
     job.catalog.save_revision(job.asset.id, language, before, AUTOMATIC, f"made by {engine} ({model})", cues,
-                              withdraw=False)
+                              withdraw=False, counts=counted)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from pipeline.captions import guards, quality
@@ -200,6 +201,14 @@ def _changes(body: list[ChangeBody]) -> list[Change]:
     return [Change(c.id, None if c.cue is None else Cue(c.cue.start_ms, c.cue.end_ms, c.cue.text, c.id)) for c in body]
 
 
+def _asset_row(r: review.QueueRow) -> dict[str, Any]:
+    """One asset as `GET /api/assets` lists it."""
+    return {"id": r.asset.id, "source": r.asset.source, "state": r.asset.state.value, "status": r.status.value,
+            "duration_ms": r.asset.duration_ms, "cues": r.cues, "errors": r.errors, "warnings": r.warnings,
+            "flagged_words": r.flagged, "last_edited_by": r.last_author,
+            "last_edited_at": r.last_at.isoformat() if r.last_at else None, "editor_url": f"/assets/{r.asset.id}"}
+
+
 def router(settings: Settings, catalog: Catalog) -> APIRouter:
     api = APIRouter(prefix="/api")
 
@@ -223,12 +232,31 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
                         problems=_problems(draft.problems), asset_state=draft.asset.state.value,
                         flags=api_gate.gate_summary(settings, catalog, draft.asset, language)["flags"])
 
-    @api.get("/assets", summary="Every asset with its review status, in queue order")
-    def list_assets() -> list[dict[str, Any]]:
-        return [{"id": r.asset.id, "source": r.asset.source, "state": r.asset.state.value, "status": r.status.value,
-                 "duration_ms": r.asset.duration_ms, "cues": r.cues, "errors": r.errors, "warnings": r.warnings,
-                 "flagged_words": r.flagged, "last_edited_by": r.last_author, "last_edited_at": r.last_at,
-                 "editor_url": f"/assets/{r.asset.id}"} for r in review.queue(settings, catalog)]
+    @api.get("/assets", response_model=None,
+             summary="The review queue in queue order: with limit, offset, page or state, one page {items, total, "
+                     "counts, limit, offset, page, pages}; without, every asset as a list")
+    def list_assets(limit: int | None = Query(default=None, ge=1, le=review.MAX_PAGE_SIZE),
+                    offset: int | None = Query(default=None, ge=0),
+                    page: int | None = Query(default=None, ge=1, description="from 1; limit (50) assets a page"),
+                    state: str | None = Query(default=None, description="a review status: " + ", ".join(
+                        s.slug for s in review.QUEUE_ORDER) + "; all (or empty): every one")) -> Any:
+        """`items` are the rows of the list (each as in the list without parameters), `total` how many match
+        `state` on every page, `counts` every status's number of assets. A `page` past the last is a 404; an
+        `offset` past the end gives no items."""
+        status = review.parse_status(state)
+        if all(given is None for given in (limit, offset, page, state)):  # the unpaged list of old
+            # Plain JSON values already: FastAPI's encoder would walk 5,000 rows again (#20).
+            return JSONResponse([_asset_row(r) for r in review.queue(settings, catalog)])
+        if offset is not None and page is not None:
+            raise UsageError("give offset or page, not both")
+        size = limit or review.PAGE_SIZE
+        found = review.queue_page(settings, catalog, status, size,
+                                  offset if offset is not None else review.page_offset(page or 1, size),
+                                  strict=page is not None)
+        return JSONResponse({"items": [_asset_row(r) for r in found.rows], "total": found.total,
+                             "counts": {s.slug: found.counts[s] for s in review.QUEUE_ORDER},
+                             "state": status.slug if status else None, "limit": size, "offset": found.offset,
+                             "page": found.page, "pages": found.pages})
 
     # Before the plain {language} route, which would otherwise take "en.vtt" as a language.
     @api.get("/assets/{asset_id}/captions/{language}.{kind}", summary="Download as WebVTT (vtt) or SubRip (srt)")

@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -82,6 +83,20 @@ def _editor_data(settings: Settings, catalog: Catalog, asset: Asset, language: s
     }
 
 
+def _page_links(found: review.QueuePage) -> list[tuple[int | None, str]]:
+    """The queue's page numbers to link (None: a gap), each with its address, the filter kept: the first, the
+    last, and two either side of this one."""
+    near = {1, found.pages, *range(found.page - 2, found.page + 3)}
+    numbers = sorted(n for n in near if 1 <= n <= found.pages)
+    query = {"state": found.status.slug} if found.status else {}
+    links: list[tuple[int | None, str]] = []
+    for before, number in zip([0, *numbers], numbers, strict=False):
+        if number - before > 1:
+            links.append((None, ""))
+        links.append((number, "/?" + urlencode({**query, "page": number})))
+    return links
+
+
 def _error(request: Request, exc: PipelineError) -> Response:
     body: dict[str, Any] = {"detail": str(exc)}
     if isinstance(exc, ConflictError):
@@ -137,13 +152,17 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
         return TEMPLATES.TemplateResponse(request, name, {"csrf_token": guard.csrf_token, **context})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def queue(request: Request) -> HTMLResponse:
-        rows = review.queue(settings, catalog)
-        groups = [(status, [r for r in rows if r.status is status]) for status in review.QUEUE_ORDER]
-        ladders = {r.asset.id: transcode.ladder_note(catalog, r.asset) for r in rows
+    def queue(request: Request, state: str = "", number: str = Query("1", alias="page")) -> HTMLResponse:
+        """A page of the queue (#20): PAGE_SIZE rows in queue order, `?state=` one review status only."""
+        status = review.parse_status(state)
+        offset = review.page_offset(review.parse_page(number), review.PAGE_SIZE)
+        found = review.queue_page(settings, catalog, status, review.PAGE_SIZE, offset, strict=True)
+        groups = [(s, [r for r in found.rows if r.status is s]) for s in review.QUEUE_ORDER]
+        ladders = {r.asset.id: transcode.ladder_note(catalog, r.asset) for r in found.rows
                    if r.asset.state in runner.REVIEWING}
-        return page(request, "queue.html", {"groups": [g for g in groups if g[1]], "total": len(rows),
-                                            "ladders": ladders})
+        return page(request, "queue.html", {"groups": [g for g in groups if g[1]], "found": found,
+                                            "total": sum(found.counts.values()), "ladders": ladders,
+                                            "pages": _page_links(found), "order": review.QUEUE_ORDER})
 
     @app.get("/assets/{asset_id}", response_class=HTMLResponse, include_in_schema=False)
     def editor(request: Request, asset_id: str, language: str | None = None) -> HTMLResponse:
