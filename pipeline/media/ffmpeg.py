@@ -508,6 +508,11 @@ def _kill_group(proc: subprocess.Popen[Any]) -> None:
     proc.wait()
 
 
+def _expire(proc: subprocess.Popen[Any], timed_out: threading.Event) -> None:
+    timed_out.set()
+    _kill_group(proc)
+
+
 def _failure(what: str, code: int, stderr: str, limits: Limits) -> MediaError:
     if code == SIGXFSZ_EXIT and limits.file_bytes:
         return MediaError(f"{what}: stopped: an output file grew past {limits.file_bytes // 2**20} MB, more than "
@@ -537,7 +542,7 @@ def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: Pr
         # A timer enforces the time limit, so that the wait blocks in waitpid: a wait with a timeout polls, and
         # adds up to 50 ms to every command (#20).
         timed_out = threading.Event()
-        timer = threading.Timer(timeout_s, lambda: (timed_out.set(), _kill_group(proc)))
+        timer = threading.Timer(timeout_s, _expire, args=(proc, timed_out))
         timer.start()
         try:
             code = proc.wait()
@@ -584,11 +589,7 @@ def audio_blocks(path: Path, sample_rate: int = 16000, block_seconds: int = 10, 
         proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                                 start_new_session=True, preexec_fn=_contain(limits))
         assert proc.stdout is not None
-
-        def expire() -> None:
-            timed_out.set()
-            _kill_group(proc)
-        timer = threading.Timer(timeout_s, expire)
+        timer = threading.Timer(timeout_s, _expire, args=(proc, timed_out))
         timer.start()
         finished = False
         try:
