@@ -91,6 +91,7 @@ def _clip(intervals: Iterable[tuple[int, int]], offset_ms: int, low: int, high: 
 def _silent_cut(speech: list[tuple[int, int]], low_ms: int, high_ms: int) -> int | None:
     """The latest point in [low_ms, high_ms] in a silence between speech intervals, or None."""
     cuts = [(a[1] + b[0]) // 2 for a, b in zip(speech, speech[1:], strict=False) if a[1] <= b[0]]
+    cuts += [speech[0][0]] if speech else []  # the silence before the first speech (its padding included)
     if all(end <= high_ms for _start, end in speech if _start < high_ms):
         cuts.append(high_ms)  # nothing heard across high_ms: the silence after the last speech
     found = [c for c in cuts if low_ms <= c <= high_ms]
@@ -109,17 +110,16 @@ def chunks(blocks: Iterable[bytes], chunk_ms: int) -> Iterator[Chunk]:
             block, odd = block[:-1], block[-1:]
         pending = np.concatenate([pending, _samples(block)])
         while len(pending) >= (chunk_ms + GUARD_MS) * per_ms:
-            length_ms = len(pending) // per_ms
-            speech = _vad(pending)
-            cut = _silent_cut(speech, keep_ms - start_ms + chunk_ms // 4, length_ms - GUARD_MS)
+            window = pending[:(chunk_ms + GUARD_MS) * per_ms]
+            speech = _vad(window)
+            cut = _silent_cut(speech, keep_ms - start_ms + chunk_ms // 4, chunk_ms)
             if cut is not None:
-                yield Chunk(pending[:cut * per_ms], start_ms, keep_ms, start_ms + cut,
+                yield Chunk(window[:cut * per_ms], start_ms, keep_ms, start_ms + cut,
                             _clip(speech, start_ms, keep_ms, start_ms + cut))
                 pending, start_ms, keep_ms = pending[cut * per_ms:], start_ms + cut, start_ms + cut
             else:
-                cut = length_ms - OVERLAP_MS
-                yield Chunk(pending, start_ms, keep_ms, start_ms + cut,
-                            _clip(speech, start_ms, keep_ms, start_ms + cut))
+                cut = chunk_ms + GUARD_MS - OVERLAP_MS
+                yield Chunk(window, start_ms, keep_ms, start_ms + cut, _clip(speech, start_ms, keep_ms, start_ms + cut))
                 pending = pending[(cut - OVERLAP_MS) * per_ms:]
                 start_ms, keep_ms = start_ms + cut - OVERLAP_MS, start_ms + cut
     if len(pending):
@@ -177,10 +177,11 @@ class Transcriber(Protocol):
         """`pieces` from chunks(); `language`: the master's declared language; default [captions] language."""
 
 
-def _kept(chunk: Chunk, segments: Iterable[Iterable[RawWord]]) -> list[list[RawWord]]:
-    """A chunk's words in the master's time, those whose middle lies in the chunk's own span."""
+def _kept(chunk: Chunk, segments: Iterable[Iterable[RawWord]], heard_to: float) -> list[list[RawWord]]:
+    """A chunk's words in the master's time: those whose middle lies in the chunk's own span, and after the end
+    of the last word kept (`heard_to`, s): both sides of a cut may hear the word at it, a few ms apart."""
     offset = chunk.start_ms / 1000
-    low, high = chunk.keep_from_ms / 1000, chunk.keep_to_ms / 1000
+    low, high = max(chunk.keep_from_ms / 1000, heard_to), chunk.keep_to_ms / 1000
     return [[(start + offset, end + offset, text, p) for start, end, text, p in segment
              if low <= (start + end) / 2 + offset < high] for segment in segments]
 
@@ -214,7 +215,8 @@ class _Chunked:
             def progress(seconds: float, chunk: Chunk = chunk) -> None:
                 if on_progress and duration_ms > 0:
                     on_progress(min(1.0, (chunk.start_ms + seconds * 1000) / duration_ms))
-            raw += _kept(chunk, self._decode(chunk.audio, progress, language))
+            raw += _kept(chunk, self._decode(chunk.audio, progress, language),
+                         max((segment[-1][1] for segment in raw if segment), default=0.0))
             if chunk.speech and not heard:  # the language is told from the first chunk with speech
                 heard, detected = True, self._detect(chunk.audio, language)
         if on_progress:
