@@ -81,6 +81,8 @@ class CaptionSettings:
     cpu_threads: int = _setting(1, "faster-whisper threads on the CPU; 1 is fastest for tiny.en on 2 cores "
                                 "(BENCHMARKS.md); more may help larger models on more cores; 0: CTranslate2's default",
                                 low=0, high=64)
+    chunk_seconds: int = _setting(60, "Whisper hears the soundtrack in pieces about this long, cut in silences, so a "
+                                  "two-hour master needs no more memory than a short one (#20)", low=5, high=600)
     max_chars_per_line: int = _setting(37, "longest caption line (BBC: 37)", low=16, high=60)
     max_lines: int = _setting(2, "lines per cue", low=1, high=3)
     max_cue_seconds: float = _setting(6.0, "longest cue duration", low=2.0, high=10.0)

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -136,13 +136,27 @@ class VideoStream:
 
 
 def video_stream(path: Path) -> VideoStream:
-    """The first video stream of a file the pipeline made, for playlists and checks."""
-    info = _ffprobe_json(path, ["-show_streams", "-select_streams", "v:0"])
-    streams = info.get("streams") or [{}]
-    s = streams[0]
-    return VideoStream(codec=str(s.get("codec_name", "")), profile=str(s.get("profile", "")),
-                       level=int(s.get("level") or 0), width=int(s.get("width") or 0),
-                       height=int(s.get("height") or 0), fps=_fps(s), start_s=float(s.get("start_time") or 0))
+    """The first video stream of a file the pipeline made, for playlists and checks. Read in-process with PyAV
+    (the libav libraries faster-whisper loads anyway): an ffprobe launch costs about 0.15 s, and this is asked
+    five times per master (#20). Masters themselves are only ever read by a contained ffprobe (probe)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return VideoStream("", "", 0, 0, 0, 0.0, 0.0)
+            s = container.streams.video[0]
+            codec = s.codec_context
+            extradata = codec.extradata or b""
+            # H.264's level as ffprobe gives it: level_idc, the fourth byte of the avcC record MP4 keeps it in.
+            level = extradata[3] if codec.name == "h264" and extradata[:1] == b"\x01" and len(extradata) > 3 else 0
+            rate = s.average_rate or s.base_rate
+            start = float(s.start_time * s.time_base) if s.start_time is not None and s.time_base else 0.0
+            return VideoStream(codec=str(codec.name), profile=str(codec.profile or ""), level=int(level),
+                               width=int(s.width or 0), height=int(s.height or 0),
+                               fps=float(rate) if rate else 0.0, start_s=start)
+    except (av.FFmpegError, OSError) as exc:
+        raise MediaError(f"{path.name}: could not be read ({exc})", path=str(path)) from exc
 
 
 def keyframe_times(path: Path) -> list[float]:
@@ -243,14 +257,40 @@ def _check_every_picture(path: Path, streams: list[dict[str, Any]], max_long_sid
                          "may be crafted: export it again as MP4 with one video stream", path=str(path))
 
 
+# A master's ffprobe facts by file identity (device, inode, size, change time): a master is probed once per run
+# although ingest, proxy and transcode each ask (#20); a pinned master (media/pin.py) cannot change under it.
+_PROBED: dict[tuple[int, int, int, int], dict[str, Any]] = {}
+_PROBED_KEEP = 8
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    found = path.stat()
+    return (found.st_dev, found.st_ino, found.st_size, found.st_ctime_ns)
+
+
+def _remember(path: Path, info: dict[str, Any]) -> None:
+    while len(_PROBED) >= _PROBED_KEEP:
+        del _PROBED[next(iter(_PROBED))]
+    _PROBED[_identity(path)] = info
+
+
 def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS, limits: Limits = NO_LIMITS,
           max_long_side: int | None = None) -> Probe:
     """Describe a master; raise MediaError naming the file when it has no usable video stream."""
-    done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s, limits)
-    if done.returncode != 0:
-        raise _unreadable(path, done.stderr)
+    info = _PROBED.get(_identity(path))
+    if info is None:
+        done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s, limits)
+        if done.returncode != 0:
+            raise _unreadable(path, done.stderr)
+        info = json.loads(done.stdout or "{}")
+        _remember(path, info)
+    return describe(path, info, max_streams, max_long_side)
+
+
+def describe(path: Path, info: dict[str, Any], max_streams: int = MAX_STREAMS,
+             max_long_side: int | None = None) -> Probe:
+    """ffprobe's streams and format of a master as a Probe, or MediaError saying what is wrong with it."""
     name = display_name(path)
-    info = json.loads(done.stdout or "{}")
     streams = info.get("streams", [])
     if len(streams) > max_streams:
         raise MediaError(f"{name}: has {len(streams)} streams, more than the {max_streams} allowed "
@@ -282,16 +322,97 @@ def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS, limit
                  audio_codec=str(audio.get("codec_name", "")) if audio else "")
 
 
+@dataclass(frozen=True)
+class Inspected:
+    """A master read through once by one ffprobe (#20): its header, as probe() reads it, and how its packets ran,
+    as check_complete() reads them. `info` is None when the packet read was stopped early (too long, or past its
+    time limit): ffprobe prints the header after the packets."""
+
+    path: Path
+    info: dict[str, Any] | None
+    end_ms: int
+    video_packets: int
+    stderr: str
+    returncode: int
+    too_long: bool
+    timed_out: bool
+
+
+def inspect(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
+            max_duration_ms: int | None = None) -> Inspected:
+    """One ffprobe over a master: every packet read without decoding, then its streams and format."""
+    lines = _read_packets(path, ["-show_format", "-show_streams", "-show_entries",
+                                 "packet=codec_type,pts_time,duration_time", "-of", "flat"],
+                          timeout_s, limits, max_duration_ms, _flat_packet)
+    info = _unflatten(lines.rest) if lines.rest and lines.returncode == 0 and not lines.stopped else None
+    if info is not None:
+        _remember(path, info)
+    return Inspected(path, info, lines.end_ms, lines.video_packets, lines.stderr, lines.returncode,
+                     lines.too_long, lines.stopped and not lines.too_long)
+
+
 def check_complete(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
                    max_duration_ms: int | None = None) -> int:
     """Read every packet of a master without decoding, and return how long its packets run (ms): a file cut off
     while copying, or damaged, makes the demuxer complain even when its header looks whole (a `+faststart` MP4
     or an MKV has its index first); and a header may lie about the duration (#16: one claimed 5 s while its
     packets ran for 20 hours), so the read stops as soon as the packets pass `max_duration_ms`."""
-    args = [tools().ffprobe, "-hide_banner", "-v", "error", "-show_entries", "packet=codec_type,pts_time,duration_time",
-            "-of", "csv=p=0", *_input_flags(), input_url(path)]
+    lines = _read_packets(path, ["-show_entries", "packet=codec_type,pts_time,duration_time", "-of", "csv=p=0"],
+                          timeout_s, limits, max_duration_ms, _csv_packet)
+    return complete(Inspected(path, None, lines.end_ms, lines.video_packets, lines.stderr, lines.returncode,
+                              lines.too_long, lines.stopped and not lines.too_long), timeout_s, max_duration_ms)
+
+
+def complete(seen: Inspected, timeout_s: int, max_duration_ms: int | None) -> int:
+    """How long the master's packets run (ms), or MediaError when the read found it damaged, cut off or longer
+    than its header says."""
+    path, stderr = seen.path, seen.stderr
+    if seen.timed_out:
+        raise MediaError(f"{display_name(path)}: reading its packets took over {timeout_s}s ([transcode] "
+                         "timeout_seconds); the file may be damaged: export it again as MP4", path=str(path))
+    if seen.too_long:
+        raise MediaError(f"{display_name(path)}: its packets run past {(max_duration_ms or 0) // 60_000} minutes "
+                         "although its header says less ([limits] max_duration_minutes); the file is damaged or "
+                         "crafted: export it again as MP4", path=str(path))
+    if seen.returncode != 0 or stderr.strip() or seen.video_packets == 0:
+        raise MediaError(f"{display_name(path)}: damaged or incomplete ({_stderr_tail(stderr, 1)}); copy it "
+                         "again from the phone or camera, or export it again as MP4", path=str(path))
+    return seen.end_ms
+
+
+@dataclass
+class _Packets:
+    end_ms: int = 0
+    video_packets: int = 0
+    stderr: str = ""
+    returncode: int = 0
+    too_long: bool = False
+    stopped: bool = False
+    rest: list[str] | None = None  # the lines after the packets
+
+
+def _csv_packet(line: str, packet: dict[str, str]) -> bool:
+    kind, _, rest = line.strip().partition(",")
+    pts, _, duration = rest.partition(",")
+    packet.update(codec_type=kind, pts_time=pts, duration_time=duration)
+    return True
+
+
+def _flat_packet(line: str, packet: dict[str, str]) -> bool | None:
+    """A line of `-of flat` about a packet: True when it ends one, None when it is not about packets."""
+    if not line.startswith("packets.packet."):
+        return None
+    key, _, value = line.strip().partition("=")
+    packet[key.rsplit(".", 1)[-1]] = value.strip('"')
+    return key.endswith(".duration_time")
+
+
+def _read_packets(path: Path, entries: list[str], timeout_s: int, limits: Limits, max_duration_ms: int | None,
+                  parse: Callable[[str, dict[str, str]], bool | None]) -> _Packets:
+    args = [tools().ffprobe, "-hide_banner", "-v", "error", *entries, *_input_flags(), input_url(path)]
     log.debug("running %s", args)
-    video_packets, end_s, too_long = 0, 0.0, False
+    found, end_s, rest = _Packets(), 0.0, []
+    packet: dict[str, str] = {}
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
                                 start_new_session=True, preexec_fn=_contain(limits))
@@ -300,34 +421,70 @@ def check_complete(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
         timer.start()
         try:
             for line in proc.stdout:
-                kind, _, rest = line.strip().partition(",")
-                pts, _, duration = rest.partition(",")
-                video_packets += kind == "video"
-                end_s = max(end_s, _seconds(pts) + _seconds(duration))
+                ended = parse(line, packet)
+                if ended is None:
+                    rest.append(line)
+                    continue
+                if not ended:
+                    continue
+                found.video_packets += packet.get("codec_type") == "video"
+                end_s = max(end_s, _seconds(packet.get("pts_time", "")) + _seconds(packet.get("duration_time", "")))
+                packet = {}
                 if max_duration_ms is not None and end_s * 1000 > max_duration_ms:
-                    too_long = True
+                    found.too_long = True
                     break
         finally:
             timer.cancel()
-            if too_long:
+            if found.too_long:
                 _kill_group(proc)
             else:
                 proc.wait()
         err.seek(0)
-        stderr = err.read()
-    if proc.returncode == -signal.SIGKILL and not too_long:
-        raise MediaError(f"{display_name(path)}: reading its packets took over {timeout_s}s ([transcode] "
-                         "timeout_seconds); the file may be damaged: export it again as MP4", path=str(path))
-    if too_long:
-        raise MediaError(f"{display_name(path)}: its packets run past {(max_duration_ms or 0) // 60_000} minutes "
-                         "although its header says less ([limits] max_duration_minutes); the file is damaged or "
-                         "crafted: export it again as MP4", path=str(path))
-    if proc.returncode != 0 or stderr.strip() or video_packets == 0:
-        if _out_of_memory(proc.returncode, stderr, limits):
-            stderr = "out of memory"
-        raise MediaError(f"{display_name(path)}: damaged or incomplete ({_stderr_tail(stderr, 1)}); copy it "
-                         "again from the phone or camera, or export it again as MP4", path=str(path))
-    return int(end_s * 1000)
+        found.stderr = err.read()
+    found.returncode = proc.returncode
+    found.stopped = found.too_long or proc.returncode == -signal.SIGKILL
+    if _out_of_memory(proc.returncode, found.stderr, limits):
+        found.stderr = "out of memory"
+    found.end_ms, found.rest = int(end_s * 1000), rest
+    return found
+
+
+def _flat_value(text: str) -> Any:
+    if text.startswith('"'):
+        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m[1], m[1]), text[1:-1])
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def _unflatten(lines: list[str]) -> dict[str, Any]:
+    """ffprobe's `-of flat` lines (streams.stream.0.side_data_list.side_data.0.rotation=-90) as the structure
+    `-of json` prints (streams: [{side_data_list: [{rotation: -90}]}])."""
+    root: dict[Any, Any] = {}
+    for line in lines:
+        key, sep, value = line.rstrip("\n").partition("=")
+        if not sep:
+            continue
+        parts: list[Any] = key.split(".")
+        path = [int(p) if p.isdigit() else p for i, p in enumerate(parts)
+                if not (i + 1 < len(parts) and parts[i + 1].isdigit())]
+        node = root
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _flat_value(value)
+
+    def lists(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if node and all(isinstance(k, int) for k in node):
+            return [lists(node[k]) for k in sorted(node)]
+        return {k: lists(v) for k, v in node.items()}
+    result: dict[str, Any] = lists(root)
+    return result
 
 
 def _seconds(value: str) -> float:
@@ -345,10 +502,15 @@ def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook 
             on_progress(min(1.0, int(value) / 1000 / duration_ms))
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[Any]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _expire(proc: subprocess.Popen[Any], timed_out: threading.Event) -> None:
+    timed_out.set()
+    _kill_group(proc)
 
 
 def _failure(what: str, code: int, stderr: str, limits: Limits) -> MediaError:
@@ -377,14 +539,20 @@ def run(args: Sequence[str], *, what: str, duration_ms: int = 0, on_progress: Pr
         reader = threading.Thread(target=_read_progress, args=(proc.stdout, duration_ms, on_progress),
                                   daemon=True)
         reader.start()
+        # A timer enforces the time limit, so that the wait blocks in waitpid: a wait with a timeout polls, and
+        # adds up to 50 ms to every command (#20).
+        timed_out = threading.Event()
+        timer = threading.Timer(timeout_s, _expire, args=(proc, timed_out))
+        timer.start()
         try:
-            code = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise MediaError(f"{what}: stopped after {timeout_s}s ([transcode] timeout_seconds)") from None
+            code = proc.wait()
         except BaseException:
             _kill_group(proc)
             raise
+        finally:
+            timer.cancel()
+        if timed_out.is_set():
+            raise MediaError(f"{what}: stopped after {timeout_s}s ([transcode] timeout_seconds)")
         reader.join(timeout=5)
         err.seek(0)
         stderr = err.read()
@@ -401,10 +569,43 @@ def compile_args(stream: Any) -> list[str]:
 
 
 def decode_audio(path: Path, sample_rate: int = 16000, timeout_s: int = 3600) -> bytes:
-    """The first audio stream as mono signed 16-bit PCM at `sample_rate`, for the speech recogniser."""
-    with tempfile.TemporaryDirectory(prefix="pipeline-audio-") as tmp:
-        raw = Path(tmp) / "audio.s16le"
-        stream = ffmpeg.input(input_url(path), **INPUT_OPTIONS).output(
-            input_url(raw), map="0:a:0", ac=1, ar=sample_rate, f="s16le", acodec="pcm_s16le")
-        run(compile_args(stream), what=f"{path.name}: audio extraction", timeout_s=timeout_s)
-        return raw.read_bytes()
+    """The first audio stream as mono signed 16-bit PCM at `sample_rate`, whole, in memory: for short clips
+    (tests, benchmarks). The pipeline streams it (audio_blocks)."""
+    return b"".join(audio_blocks(path, sample_rate, timeout_s=timeout_s))
+
+
+def audio_blocks(path: Path, sample_rate: int = 16000, block_seconds: int = 10, timeout_s: int = 3600,
+                 limits: Limits = NO_LIMITS) -> Iterator[bytes]:
+    """The first audio stream as mono signed 16-bit PCM at `sample_rate`, read from ffmpeg through a pipe in
+    blocks of about `block_seconds` as it decodes, so memory does not grow with the master's length (#20).
+    MediaError when ffmpeg fails; a consumer that stops early stops ffmpeg."""
+    stream = ffmpeg.input(input_url(path), **INPUT_OPTIONS).output(
+        "pipe:1", map="0:a:0", ac=1, ar=sample_rate, f="s16le", acodec="pcm_s16le")
+    full = [tools().ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *compile_args(stream)]
+    log.debug("running %s", full)
+    what = f"{display_name(path)}: audio extraction"
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                                start_new_session=True, preexec_fn=_contain(limits))
+        assert proc.stdout is not None
+        timer = threading.Timer(timeout_s, _expire, args=(proc, timed_out))
+        timer.start()
+        finished = False
+        try:
+            while block := proc.stdout.read(block_seconds * sample_rate * 2):
+                yield block
+            finished = True
+        finally:
+            timer.cancel()
+            if finished:
+                proc.wait()
+            else:
+                _kill_group(proc)
+            proc.stdout.close()
+        err.seek(0)
+        stderr = err.read()
+    if timed_out.is_set():
+        raise MediaError(f"{what}: stopped after {timeout_s}s ([transcode] timeout_seconds)")
+    if proc.returncode != 0:
+        raise _failure(what, proc.returncode, stderr, limits)

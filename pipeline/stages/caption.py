@@ -1,4 +1,5 @@
-"""Caption: Whisper's words, segmented into cues, written as a draft WebVTT file for review."""
+"""Caption: Whisper's words, segmented into cues, written as a draft WebVTT file for review; and the editor's
+waveform, from the same decode of the soundtrack."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pipeline.catalog import now, queue
 from pipeline.config import CaptionSettings
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack, Cue
-from pipeline.review import figures
+from pipeline.review import figures, waveform
 from pipeline.stages import playlists
 from pipeline.stages.job import Job
 
@@ -56,6 +57,16 @@ def declared_language(source: str, default: str) -> str:
     return default
 
 
+def _transcribe(job: Job, language: str, meter: waveform.PeakMeter) -> engines.Transcript:
+    """One ffmpeg decode of the master's sound, streamed (#20): Whisper hears it chunk by chunk, and the editor's
+    waveform is measured from the same samples on the way, so memory stays the same for a two-hour master."""
+    limits = ffmpeg.Limits(memory_bytes=job.settings.limits.ffmpeg_memory_mb * 2**20)
+    blocks = ffmpeg.audio_blocks(job.master, engines.SAMPLE_RATE, timeout_s=job.settings.transcode.timeout_seconds,
+                                 limits=limits)
+    pieces = engines.chunks(meter.through(blocks), job.settings.captions.chunk_seconds * 1000)
+    return job.transcriber().transcribe_chunks(pieces, job.asset.duration_ms or 0, job.on_progress, language)
+
+
 def caption(job: Job) -> None:
     settings = job.settings.captions
     language = declared_language(job.asset.source, settings.language)
@@ -63,13 +74,12 @@ def caption(job: Job) -> None:
         return
     words, model, engine, detected = [], settings.model or "tiny.en (bundled)", settings.engine, None
     speech: list[tuple[int, int]] | None = None
+    meter = waveform.PeakMeter(engines.SAMPLE_RATE)
     if job.asset.has_audio:
-        pcm = ffmpeg.decode_audio(job.master, timeout_s=job.settings.transcode.timeout_seconds)
-        transcriber = job.transcriber()
-        transcript = transcriber.transcribe(pcm, on_progress=job.on_progress, language=language)
-        words, model, engine = transcript.words, transcript.model, transcriber.engine
-        detected = transcript.detected_language
-        speech = engines.speech_intervals(pcm)
+        transcript = _transcribe(job, language, meter)
+        words, model, engine = transcript.words, transcript.model, job.transcriber().engine
+        detected, speech = transcript.detected_language, list(transcript.speech)
+    waveform.keep_peaks(job.out_dir, meter.peaks())
     flagged = guards.flag_words(words, settings.glossary, speech)
     guards.write_words(job.out_dir / words_path(language), flagged)
     # Stored as the file will read back, so the revision and the file agree byte for byte in meaning.

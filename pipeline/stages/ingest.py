@@ -111,11 +111,16 @@ def validate(master: Path, settings: Settings) -> Probe:
     limits = settings.limits
     check_file(master, limits)
     contained = ffmpeg.Limits(memory_bytes=limits.ffmpeg_memory_mb * 2**20)
-    found = ffmpeg.probe(master, max_streams=limits.max_streams, limits=contained,
-                         max_long_side=limits.max_long_side)
+    timeout, longest = settings.transcode.timeout_seconds, limits.max_duration_minutes * 60_000
+    # One ffprobe reads the header and every packet (#20); the checks still run in the order above.
+    seen = ffmpeg.inspect(master, timeout_s=timeout, limits=contained, max_duration_ms=longest)
+    if seen.info is None:  # the read failed or was stopped: the header's own reading says why, as before
+        found = ffmpeg.probe(master, max_streams=limits.max_streams, limits=contained,
+                             max_long_side=limits.max_long_side)
+    else:
+        found = ffmpeg.describe(master, seen.info, limits.max_streams, limits.max_long_side)
     check_limits(master, found, limits)
-    ffmpeg.check_complete(master, timeout_s=settings.transcode.timeout_seconds, limits=contained,
-                          max_duration_ms=limits.max_duration_minutes * 60_000)
+    ffmpeg.complete(seen, timeout, longest)
     return found
 
 

@@ -1,9 +1,8 @@
-"""Proxy: something the review editor plays while the ladder is still encoding (#19), and the waveform.
+"""Proxy: something the review editor plays while the ladder is still encoding (#19).
 
 A master the browser plays (H.264 in 8-bit 4:2:0, AAC or MP3 sound) is its own proxy: its streams are copied
 into an MP4 without metadata, in the time it takes to read the file. Any other master (HEVC from a phone,
-ProRes, 10-bit) gets a small ultrafast H.264 encode. The waveform is measured from the proxy once and kept, so
-the editor draws the same one before and after the ladder exists; the captions' word times come from the
+ProRes, 10-bit) gets a small ultrafast H.264 encode. The waveform and the captions' word times come from the
 master's own audio (stages/caption.py), so neither changes when the editor moves to the ladder.
 """
 
@@ -12,7 +11,6 @@ from __future__ import annotations
 from pipeline import fsutil
 from pipeline.media import encode, ffmpeg
 from pipeline.models import Probe, Rendition, RenditionKind
-from pipeline.review import waveform
 from pipeline.stages.job import Job
 
 NAME = "proxy.mp4"
@@ -34,7 +32,7 @@ def _limits(job: Job, found: Probe, copied: bool) -> ffmpeg.Limits:
 
 
 def proxy(job: Job) -> None:
-    """The proxy stage: `proxy.mp4` recorded as the asset's PROXY rendition, then the waveform kept."""
+    """The proxy stage: `proxy.mp4` recorded as the asset's PROXY rendition."""
     timeout = job.settings.transcode.timeout_seconds
     if not _done(job):
         found = ffmpeg.probe(job.master, max_streams=job.settings.limits.max_streams)
@@ -50,5 +48,4 @@ def proxy(job: Job) -> None:
         stream = ffmpeg.video_stream(target)
         job.catalog.set_proxy(job.asset.id, Rendition(job.asset.id, "proxy", RenditionKind.PROXY, NAME,
                                                       stream.width, stream.height, target.stat().st_size))
-    waveform.keep(job.out_dir, job.catalog, job.asset, timeout)
     job.on_progress(1.0)
