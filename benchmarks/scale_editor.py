@@ -49,7 +49,8 @@ KEYSTROKE = """async (index) => {
   const badge = () => rows()[index].querySelector('.badge[data-figure=cps]')?.textContent;
   const box = rows()[index].querySelector('.text');
   box.focus();
-  await new Promise((r) => setTimeout(r, 30));
+  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const before = badge();
   box.value = box.value + 'x';
   box.setSelectionRange(box.value.length, box.value.length);
@@ -71,7 +72,8 @@ SHORTCUT = """async ([index, caret, key, expect]) => {
   const box = list.children[index].querySelector('.text');
   box.focus();
   if (caret !== null) box.setSelectionRange(caret, caret);
-  await new Promise((r) => setTimeout(r, 30));
+  await new Promise((r) => setTimeout(r, 200)); // the rows around it drawn and the page idle again
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const t0 = performance.now();
   const done = new Promise((resolve) => {
     if (list.children.length === expect) { resolve(); return; }

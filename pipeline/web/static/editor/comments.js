@@ -57,11 +57,15 @@ export function installComments(editor, api, saving) {
       if (!row || !cue) continue;
       const node = part(row);
       const open = openOn.get(cue.id) ?? [];
-      const key = `${index}|${cue.id}|${open.map((c) => c.id).join(",")}`;
-      if (shown.get(row) === key) continue;
-      shown.set(row, key);
-      node.querySelector(".comment-items").replaceChildren(...open.map(item));
-      node.querySelector(".comment-open").setAttribute("aria-label", `Comment on caption ${index + 1}`);
+      // Its number only in the labels; the comments (which name it too) only when there are any.
+      const ids = `${cue.id}|${open.map((c) => c.id).join(",")}`;
+      const was = shown.get(row);
+      if (was?.index === index && was.ids === ids) continue;
+      if (was?.ids !== ids || open.length) node.querySelector(".comment-items").replaceChildren(...open.map(item));
+      if (was?.index !== index) {
+        node.querySelector(".comment-open").setAttribute("aria-label", `Comment on caption ${index + 1}`);
+      }
+      shown.set(row, {index, ids});
     }
     const at = target === null ? -1 : state.cues.findIndex((c) => c.id === target);
     if (at === -1) { form.remove(); return; }

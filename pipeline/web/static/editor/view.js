@@ -126,8 +126,10 @@ export function createView(page, {rules, durationMs}) {
     start.setAttribute("aria-label", `Start of caption ${n}`);
     end.setAttribute("aria-label", `End of caption ${n}`);
     text.setAttribute("aria-label", `Text of caption ${n}`);
-    text.setAttribute("aria-describedby", `cue-figures-${n}`);
-    badges.id = `cue-figures-${n}`;
+    if (!badges.id) { // by the cue's id, which a caption keeps wherever it moves
+      badges.id = `cue-figures-${cue.id}`;
+      text.setAttribute("aria-describedby", badges.id);
+    }
     flags.setAttribute("aria-label", `Flagged words of caption ${n}`);
   }
 
