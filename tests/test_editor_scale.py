@@ -181,7 +181,8 @@ def test_edits_at_1500_cues_touch_only_their_rows_and_the_save_only_their_cue(fi
     assert len(sent) < 10_000
     assert [c["id"] for c in body["changes"]] == [film.latest()[9].id]
     assert body["changes"][0]["cue"]["text"] == CUES[9].text + "?"
-    assert (answer.value.json()["cues"], answer.value.json()["problems"]) == (None, None)  # nor the track, nor its report
+    reply = answer.value.json()
+    assert (reply["cues"], reply["problems"]) == (None, None)  # neither the track nor its report come back
     edited[9] += "?"
     # After a reload the editor shows what was edited, as the catalog has it.
     page.reload()
