@@ -204,6 +204,7 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_merging": (), "test_review_api": (), "test_queue_paging": (),
     "test_editor_merge": ("media", "whisper", "browser"),
     "test_editor_access": ("media", "browser"),
+    "test_editor_scale": ("browser",),
     "test_security": ("media", "storage"),
     "test_long_master": ("media", "whisper"),
 }

@@ -139,7 +139,9 @@ class SavedOut(BaseModel):
     revision: RevisionOut
     merged_with: list[MergedOut] | None  # others' revisions merged into this one
     cues: list[CueOut] | None  # the whole track, only when others' changes were merged in
-    problems: list[ProblemOut]
+    # The quality report, only with `cues`: after a per-cue save the server holds what the editor sent, which
+    # the editor checks with the same rules (quality.js), so that the answer stays small at 1,500 cues (#20).
+    problems: list[ProblemOut] | None
     asset_state: str
     flags: list[dict[str, Any]]
 
@@ -223,13 +225,15 @@ def router(settings: Settings, catalog: Catalog) -> APIRouter:
                            **api_gate.gate_summary(settings, catalog, draft.asset, language))
 
     def saved_out(asset_id: str, language: str, saved: editing.Saved, whole: bool = True) -> SavedOut:
-        """The answer to a save: the whole track when the editor must show it (`whole`: a restore, an import,
-        a whole-track save) or others' changes were merged in; else only the new revision and its figures (#20)."""
+        """The answer to a save: the whole track and its quality report when the editor must show it (`whole`: a
+        restore, an import, a whole-track save) or others' changes were merged in; else only the new revision,
+        the asset's state and the flags (#20)."""
         draft = editing.read_draft(settings, catalog, catalog.get(asset_id), language)  # as it is now
         merged = [MergedOut(number=n, author=a) for n, a in saved.merged_with] or None
+        shown = bool(merged or whole)
         return SavedOut(revision=_revision(draft.revision), merged_with=merged,
-                        cues=[_cue_out(c) for c in draft.revision.cues] if merged or whole else None,
-                        problems=_problems(draft.problems), asset_state=draft.asset.state.value,
+                        cues=[_cue_out(c) for c in draft.revision.cues] if shown else None,
+                        problems=_problems(draft.problems) if shown else None, asset_state=draft.asset.state.value,
                         flags=api_gate.gate_summary(settings, catalog, draft.asset, language)["flags"])
 
     @api.get("/assets", response_model=None,

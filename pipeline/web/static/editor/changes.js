@@ -11,9 +11,26 @@ const byId = (cues) => new Map(cues.map((c) => [c.id, c]));
 const body = (c) => ({start_ms: c.start_ms, end_ms: c.end_ms, text: c.text});
 const byTime = (a, b) => a.start_ms - b.start_ms || a.end_ms - b.end_ms;
 
+// patchOf when both lists have the same ids in the same places (a keystroke, a retime that kept the order): a
+// walk comparing the cues by identity, which an edit shares (cues.js), not two maps of the whole track. Null
+// otherwise.
+function alignedPatch(before, after) {
+  if (before.length !== after.length) return null;
+  const patch = [];
+  for (let i = 0; i < after.length; i++) {
+    const [was, now] = [before[i], after[i]];
+    if (was === now) continue;
+    if (was.id === undefined || was.id !== now.id) return null;
+    if (!sameCue(was, now)) patch.push(Object.freeze({id: now.id, before: was, after: now}));
+  }
+  return Object.freeze(patch);
+}
+
 // [{id, before, after}] for every cue that differs between `before` and `after` (null where it is absent):
 // in the order of `after`, then the cues `after` no longer has.
 export function patchOf(before, after) {
+  const aligned = alignedPatch(before, after);
+  if (aligned) return aligned;
   const old = byId(before);
   const now = byId(after);
   const patch = [];

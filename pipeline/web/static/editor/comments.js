@@ -14,6 +14,7 @@ export function installComments(editor, api, saving) {
   const announce = (message) => editor.view.announce(message);
   const shown = new WeakMap(); // row -> what its comments part shows, to redraw only what changed
   let comments = [];
+  let openOn = new Map(); // cue id -> its open comments
   let target = null; // the id of the caption the comment form is open on
 
   const text = el("textarea", {id: "comment-text", rows: 2});
@@ -48,18 +49,24 @@ export function installComments(editor, api, saving) {
   }
 
   // Each row: its caption's open comments and the "Comment" control; the form under the caption it is for.
-  function render(state) {
-    state.cues.forEach((cue, index) => {
+  // `touched`: the positions of the rows the list just drew or renumbered (every row when not given).
+  function render(state, touched) {
+    for (const index of touched ?? state.cues.keys()) {
+      const cue = state.cues[index];
       const row = list.children[index];
-      if (!row) return;
+      if (!row || !cue) continue;
       const node = part(row);
-      const open = comments.filter((c) => c.cue_id === cue.id && !c.resolved_at);
-      const key = `${index}|${cue.id}|${open.map((c) => c.id).join(",")}`;
-      if (shown.get(row) === key) return;
-      shown.set(row, key);
-      node.querySelector(".comment-items").replaceChildren(...open.map(item));
-      node.querySelector(".comment-open").setAttribute("aria-label", `Comment on caption ${index + 1}`);
-    });
+      const open = openOn.get(cue.id) ?? [];
+      // Its number only in the labels; the comments (which name it too) only when there are any.
+      const ids = `${cue.id}|${open.map((c) => c.id).join(",")}`;
+      const was = shown.get(row);
+      if (was?.index === index && was.ids === ids) continue;
+      if (was?.ids !== ids || open.length) node.querySelector(".comment-items").replaceChildren(...open.map(item));
+      if (was?.index !== index) {
+        node.querySelector(".comment-open").setAttribute("aria-label", `Comment on caption ${index + 1}`);
+      }
+      shown.set(row, {index, ids});
+    }
     const at = target === null ? -1 : state.cues.findIndex((c) => c.id === target);
     if (at === -1) { form.remove(); return; }
     label.textContent = `Comment on caption ${at + 1}`;
@@ -85,6 +92,8 @@ export function installComments(editor, api, saving) {
     const answer = await api.comments();
     if (!answer.ok) return;
     comments = answer.body;
+    openOn = new Map();
+    for (const c of comments) if (!c.resolved_at) openOn.set(c.cue_id, [...(openOn.get(c.cue_id) ?? []), c]);
     renderList();
     list.querySelectorAll(".cue").forEach((row) => shown.delete(row));
     render(editor.state);

@@ -37,28 +37,57 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
     editor.view.announce(message);
   }
 
+  const links = new Map(); // an item's key -> its row in the list, kept while the item is open (#20)
+  let listed = null; // the keys the list shows, in order
+
+  // The list patched: rows of items gone removed, new ones made, a row's words set only when they changed.
   function renderItems(items) {
-    $("open-items-list").replaceChildren(...items.map((item) => {
-      const link = document.createElement("a");
-      link.href = `#cue-${item.cue}`;
-      link.textContent = `Caption ${item.cue}: ${item.text}`;
-      link.dataset.cue = String(item.cue - 1);
-      if (item.key) link.dataset.flag = item.key;
-      const row = document.createElement("li");
-      row.append(link);
-      return row;
-    }));
+    const list = $("open-items-list");
+    const seen = new Map(); // a key made twice (the same error twice in a caption) gets its count
+    const keys = items.map((item) => {
+      const key = item.key ?? `error|${item.cue}|${item.text}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      return seen.get(key) > 1 ? `${key}|${seen.get(key)}` : key;
+    });
+    const wanted = new Set(keys);
+    for (const [key, row] of links) if (!wanted.has(key)) { row.remove(); links.delete(key); }
+    items.forEach((item, i) => {
+      let row = links.get(keys[i]);
+      if (!row) {
+        row = document.createElement("li");
+        row.append(document.createElement("a"));
+        links.set(keys[i], row);
+      }
+      const link = row.firstChild;
+      const words = `Caption ${item.cue}: ${item.text}`;
+      if (link.textContent !== words) {
+        link.href = `#cue-${item.cue}`;
+        link.textContent = words;
+        link.dataset.cue = String(item.cue - 1);
+        if (item.key) link.dataset.flag = item.key;
+      }
+    });
+    const order = keys.join("\n");
+    if (order === listed) return;
+    listed = order;
+    let next = null;
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const row = links.get(keys[i]);
+      if (row.nextSibling !== next || row.parentNode !== list) list.insertBefore(row, next);
+      next = row;
+    }
   }
 
   function render(state) {
     const items = shown || openItems(state.cues, state.flags, state.problems);
     const summary = itemsText(items);
-    $("open-items-text").textContent = state.cues.length === 0
+    const said = state.cues.length === 0
       ? "No captions to approve: under “No speech”, decide that there is nothing to caption, or add captions "
         + "for the music and sounds."
       : items.length ? `Approving now would leave ${summary}. Check each one (the links go to its caption), or `
         + "give a reason to approve anyway."
         : "Nothing is left to check: every flagged word is checked or corrected and there are no errors.";
+    if ($("open-items-text").textContent !== said) $("open-items-text").textContent = said;
     renderItems(items);
     $("override").hidden = items.length === 0;
     const decided = Boolean(state.decision?.no_speech_decided_by); // no_speech alone: captions without a cue

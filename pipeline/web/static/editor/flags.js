@@ -29,14 +29,75 @@ export function shownState(cue, flag) {
   return flag.state === "open" && !stillThere(cue, flag) ? "corrected" : flag.state;
 }
 
+// Where the cues of a list are, for placing many flags at once (#20: a film has 1,500 cues and hundreds of
+// flags): the first position of each id, and, while the list is in time order, the latest end up to each
+// position, so that the first cue whose window holds a time is found by halving, not by walking the list.
+const layouts = new WeakMap(); // cue list (frozen) -> its layout
+function layoutOf(cues) {
+  let layout = layouts.get(cues);
+  if (layout) return layout;
+  const byId = new Map();
+  const latestEnd = new Array(cues.length);
+  let sorted = true;
+  let latest = -Infinity;
+  cues.forEach((c, i) => {
+    if (!byId.has(c.id)) byId.set(c.id, i);
+    latest = Math.max(latest, c.end_ms);
+    latestEnd[i] = latest;
+    if (i && c.start_ms < cues[i - 1].start_ms) sorted = false;
+  });
+  layout = {byId, latestEnd, sorted};
+  layouts.set(cues, layout);
+  return layout;
+}
+
+// cueIndexOf, with the list's layout.
+function placeOne(cues, layout, flag) {
+  const at = flag.cue_id ? layout.byId.get(flag.cue_id) : undefined;
+  if (at !== undefined) return at;
+  if (!layout.sorted) return cueIndexOf(cues, {...flag, cue_id: null});
+  // The first cue whose end (+ the window) is past the word; before it none is, and after it none starts in time.
+  const time = flag.start_ms;
+  let [low, high] = [0, cues.length];
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (layout.latestEnd[middle] + WINDOW_MS > time) high = middle; else low = middle + 1;
+  }
+  return low < cues.length && cues[low].start_ms <= time ? low : -1;
+}
+
+// Same ids and times at every position: only texts differ, so every flag stays on the cue it was on.
+function sameLayout(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x !== y && (x.id !== y.id || x.start_ms !== y.start_ms || x.end_ms !== y.end_ms)) return false;
+  }
+  return true;
+}
+
+let lastPlaced = null; // {cues, flags, all}: after a keystroke only the flags of the caption typed in change
+
 // Every flag with its cue's position and its shown state, in caption order and, within a caption, in time order:
-// [{flag, index, state}]. Flags on no cue are left out.
+// [{flag, index, state}] (frozen). Flags on no cue are left out.
 export function placed(cues, flags) {
-  return flags.map((flag) => {
-    const index = cueIndexOf(cues, flag);
-    return {flag, index, state: index === -1 ? flag.state : shownState(cues[index], flag)};
-  }).filter((p) => p.index !== -1)
-    .sort((a, b) => a.index - b.index || a.flag.start_ms - b.flag.start_ms || a.flag.key.localeCompare(b.flag.key));
+  const last = lastPlaced;
+  if (last && last.cues === cues && last.flags === flags) return last.all;
+  let all;
+  if (last && last.flags === flags && sameLayout(last.cues, cues)) {
+    all = Object.freeze(last.all.map((p) => (cues[p.index] === last.cues[p.index] ? p
+      : Object.freeze({flag: p.flag, index: p.index, state: shownState(cues[p.index], p.flag)}))));
+  } else {
+    const layout = layoutOf(cues);
+    all = Object.freeze(flags.map((flag) => {
+      const index = placeOne(cues, layout, flag);
+      return {flag, index, state: index === -1 ? flag.state : shownState(cues[index], flag)};
+    }).filter((p) => p.index !== -1)
+      .sort((a, b) => a.index - b.index || a.flag.start_ms - b.flag.start_ms || a.flag.key.localeCompare(b.flag.key))
+      .map((p) => Object.freeze(p)));
+  }
+  lastPlaced = {cues, flags, all};
+  return all;
 }
 
 // The flags of each cue: an array as long as `cues` of arrays of {flag, index, state}.

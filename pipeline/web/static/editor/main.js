@@ -49,7 +49,7 @@ let state = Object.freeze({
 
 const STATUS_FIELDS = ["cues", "problems", "base", "dirty", "conflicts", "flags", "decision", "assetState"];
 let gate = null; // gate.js: flags, the decision, line breaks (installed below, once the saving is)
-const rowExtras = []; // what each caption's row shows besides the caption: conflicts, comments
+const rowExtras = []; // what each caption's row shows besides the caption: conflicts, comments (state, touched)
 const nowMs = () => (video ? Math.round(video.currentTime * 1000) : 0);
 const seekTo = (ms) => { if (video) video.currentTime = ms / 1000 + 0.001; };
 const announce = (message) => view.announce(message);
@@ -58,13 +58,17 @@ const announce = (message) => view.announce(message);
 function update(change) {
   const before = state;
   state = Object.freeze({...before, ...change});
-  if (state.cues !== before.cues || state.flags !== before.flags) view.renderCues(state.cues, state.flags);
+  // The rows drawn or renumbered: the comments and conflicts of the others are as they were.
+  const touched = state.cues !== before.cues || state.flags !== before.flags
+    ? view.renderCues(state.cues, state.flags) : [];
   view.markSelected(state.selected);
   if (STATUS_FIELDS.some((field) => state[field] !== before[field])) {
     view.renderStatus(state);
     gate?.decisions.changed(state, before);
   }
-  if (state.cues !== before.cues || state.conflicts !== before.conflicts) rowExtras.forEach((render) => render(state));
+  if (state.cues !== before.cues || state.conflicts !== before.conflicts) {
+    rowExtras.forEach((render) => render(state, touched));
+  }
   redraw();
 }
 
@@ -229,7 +233,7 @@ installToolbar(document.querySelector(".toolbar"), (action) => actions[action]()
 // -- start -----------------------------------------------------------------------------------------------
 
 const editor = {get state() { return state; }, update, edit, view};
-const saving = installSaving(editor, api, {assetId: DATA.asset.id, autosaveMs: DATA.autosave_ms});
+const saving = installSaving(editor, api, {assetId: DATA.asset.id, autosaveMs: DATA.autosave_ms, rules: RULES});
 const comments = installComments(editor, api, saving);
 rowExtras.push(saving.render, comments.render);
 installRevisions(editor, api, saving);

@@ -10,6 +10,7 @@ import * as Changes from "./changes.js";
 import {installConflicts} from "./conflicts.js";
 import * as Cues from "./cues.js";
 import * as History from "./history.js";
+import * as Quality from "./quality.js";
 
 // "Ann's revision 4 and Bo's revision 5", from [{number, author}].
 export function revisionsText(revisions) {
@@ -28,7 +29,8 @@ export function captionsText(ids, cues) {
   return parts.join(", ");
 }
 
-export function installSaving(editor, api, {assetId, autosaveMs}) {
+// `rules`: the server's quality.Rules, for the report of a revision saved per cue.
+export function installSaving(editor, api, {assetId, autosaveMs, rules}) {
   const $ = (id) => document.getElementById(id);
   const {view} = editor;
   const announce = (message) => view.announce(message);
@@ -111,7 +113,9 @@ export function installSaving(editor, api, {assetId, autosaveMs}) {
     const by = others && {author: others.map((r) => r.author).join(" and "), revision: others.at(-1).number};
     const caret = caretNow();
     const selectedId = state.cues[state.selected]?.id;
-    editor.update({saving: false, base: number, baseCues: base, cues, problems: answer.problems ?? state.problems,
+    // Without the track the server holds exactly what was sent: its report is quality.js's check of it.
+    const problems = answer.problems ?? (others ? state.problems : Quality.check(sent, rules));
+    editor.update({saving: false, base: number, baseCues: base, cues, problems,
                    selected: indexOfId(cues, selectedId, state.selected), dirty: local.length > 0,
                    history: others ? History.supersede(state.history, theirs, by) : state.history,
                    flags: answer.flags ?? state.flags, assetState: answer.asset_state ?? state.assetState});

@@ -1,19 +1,23 @@
 // The editor's DOM: the caption list, the summary, the live caption on the video, the waveform, messages.
 // Caption text only ever reaches the page through textContent and input values, never as HTML. The list is
-// updated, not rebuilt: a caption's row is redrawn only when its cue, the cue before it (overlap) or its
-// position changed, so typing in one caption leaves the others, and the text cursor, alone.
+// updated, not rebuilt: a caption's row is redrawn only when its cue, the times of the cue before it (overlap) or
+// its position changed, so typing in one caption leaves the others, and the text cursor, alone.
 
 import {cueAt} from "./cues.js";
 import * as Flags from "./flags.js";
 import {figures, violationsAt} from "./quality.js";
 import {formatTime} from "./times.js";
-import {waveWindow} from "./waveform-keys.js";
+import {createWaveform} from "./waveform.js";
 import {el} from "./dom.js";
 
 const TITLES = {ok: "Within", warning: "Over the target:", error: "Error:"};
 
 function setValue(input, value) {
   if (input.value !== value) input.value = value;
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 // What a caption's problems line says: order, overlap and empty text in words, the rest as figures to check.
@@ -51,138 +55,199 @@ function flagItem(p) {
   return item;
 }
 
+const parts = new WeakMap(); // row -> its fields and parts, found once
+
+// A new row and its parts: {seek, start, end, text, badges, problems, flags}.
 function emptyRow() {
   // Not in the Tab order: Tab goes start, end, text in each caption; Alt+P plays from the caption's text.
   const seek = el("button", {type: "button", className: "seek", tabIndex: -1});
   const start = el("input", {className: "start", inputMode: "decimal"});
   const end = el("input", {className: "end", inputMode: "decimal"});
   const text = el("textarea", {className: "text", rows: 2, spellcheck: true});
-  return el("li", {className: "cue"}, [
+  const badges = el("span", {className: "badges"});
+  const problems = el("p", {className: "problems"});
+  const flags = el("div", {className: "flags", role: "list"}); // not a <ul>: "#cue-list li" stays one per caption
+  const row = el("li", {className: "cue"}, [
     el("div", {className: "cue-head"}, [seek, start, el("span", {textContent: "→", ariaHidden: "true"}), end,
-      el("span", {className: "badges"})]),
-    text,
-    el("p", {className: "problems"}),
-    el("div", {className: "flags", role: "list"}), // not a <ul>: "#cue-list li" stays one per caption
+      badges]),
+    text, problems, flags,
     el("p", {className: "cue-note", ariaHidden: "true"}), // the last message, where the reviewer is working
   ]);
+  parts.set(row, {seek, start, end, text, badges, problems, flags});
+  return row;
 }
+
+// The positions (into `sequence`) of a longest increasing run of its numbers, -1s left out: the rows that can
+// stay where they are while the others move round them, so that a split or a moved caption moves one row.
+export function longestRun(sequence) {
+  const tails = []; // tails[k]: the position of the smallest last number of a run of k + 1
+  const before = new Array(sequence.length).fill(-1);
+  sequence.forEach((value, i) => {
+    if (value < 0) return;
+    let [low, high] = [0, tails.length];
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (sequence[tails[middle]] < value) low = middle + 1; else high = middle;
+    }
+    if (low > 0) before[i] = tails[low - 1];
+    tails[low] = i;
+  });
+  const run = [];
+  for (let i = tails.length ? tails[tails.length - 1] : -1; i !== -1; i = before[i]) run.push(i);
+  return run.reverse();
+}
+
+const sameTimes = (a, b) => a === b || (Boolean(a) && Boolean(b) && a.start_ms === b.start_ms
+                                        && a.end_ms === b.end_ms);
 
 export function createView(page, {rules, durationMs}) {
   const $ = (id) => page.getElementById(id);
   const list = $("cue-list");
   const video = $("video");
-  const drawn = new WeakMap(); // row -> {cue, previous, index, flags} it shows
-  let current = -1; // the row marked as under the playhead
+  // Each caption's row is kept by its cue id (#20): an edit redraws the rows of the cues it changed (and the
+  // next one, whose overlap depends on it); a split, merge, insert or delete adds or removes one row and
+  // renumbers the rows after it; nothing is rebuilt.
+  const rows = new Map(); // cue id -> its row
+  const drawn = new WeakMap(); // row -> {cue, previous, index, flags, badges} it shows
+  let shown = Object.freeze([]); // the cues the list shows, in its order
+  let currentRow = null; // the row marked as under the playhead
   let selectedRow = 0; // the row the last message is copied into
+  let noted = null; // the note that shows the last message
   let live = ""; // the text of the live caption
+  const wave = createWaveform($("waveform"), durationMs);
 
-  function fillRow(item, cues, index, rowFlags) {
-    const cue = cues[index];
-    const n = index + 1;
-    const [seek, start, end] = item.querySelectorAll(".seek, .start, .end");
-    const text = item.querySelector(".text");
-    item.dataset.index = String(index);
+  // The parts of a row that say its number: they change only when captions before it come or go.
+  function number(item, n, cue) {
+    const {seek, start, end, text, badges, flags} = parts.get(item);
+    item.dataset.index = String(n - 1);
     item.id = `cue-${n}`;
     seek.textContent = String(n);
     seek.setAttribute("aria-label", `Play caption ${n} from ${formatTime(cue.start_ms)}`);
-    setValue(start, formatTime(cue.start_ms));
-    setValue(end, formatTime(cue.end_ms));
     start.setAttribute("aria-label", `Start of caption ${n}`);
     end.setAttribute("aria-label", `End of caption ${n}`);
-    setValue(text, cue.text);
     text.setAttribute("aria-label", `Text of caption ${n}`);
-    text.setAttribute("aria-describedby", `cue-figures-${n}`);
-    const found = violationsAt(cues, index, rules);
-    const shown = figures(cue, rules, found);
-    const badges = item.querySelector(".badges");
-    badges.id = `cue-figures-${n}`;
-    // The short figure for the eye, the sentence saying which limit it is over for a screen reader.
-    badges.replaceChildren(...shown.map((f) => {
-      const badge = el("span", {className: `badge ${f.level}`, title: `${TITLES[f.level]} ${f.limit}`}, [
-        el("span", {textContent: f.label, ariaHidden: "true"}),
-        el("span", {className: "visually-hidden", textContent: `${f.spoken}.`})]);
-      badge.dataset.level = f.level;
-      badge.dataset.figure = f.name;
-      return badge;
-    }));
-    item.querySelector(".problems").textContent = problemsText(found, shown);
-    const flags = item.querySelector(".flags");
-    flags.replaceChildren(...rowFlags.map(flagItem));
+    if (!badges.id) { // by the cue's id, which a caption keeps wherever it moves
+      badges.id = `cue-figures-${cue.id}`;
+      text.setAttribute("aria-describedby", badges.id);
+    }
     flags.setAttribute("aria-label", `Flagged words of caption ${n}`);
-    item.classList.toggle("flagged", rowFlags.some((p) => p.state === "open"));
   }
 
-  // `flags`: the server's flags (flags.js); a row is redrawn when its cue, the one before, its place or the
-  // states of its flags changed.
-  function renderCues(cues, flags = []) {
-    while (list.children.length > cues.length) list.lastElementChild.remove();
-    while (list.children.length < cues.length) list.append(emptyRow());
-    const rows = Flags.byCue(cues, flags);
-    cues.forEach((cue, index) => {
-      const item = list.children[index];
-      const was = drawn.get(item);
-      const previous = cues[index - 1];
-      const mine = rows[index].map((p) => `${p.flag.key}:${p.state}:${p.flag.by}`).join(" ");
-      if (was && was.cue === cue && was.previous === previous && was.index === index && was.flags === mine) return;
-      fillRow(item, cues, index, rows[index]);
-      drawn.set(item, {cue, previous, index, flags: mine});
+  // The caption's fields, figures, problems and flags, each only where it differs from what the row shows.
+  function fillRow(item, cues, index, rowFlags, flagsKey) {
+    const cue = cues[index];
+    const was = drawn.get(item);
+    const {start, end, text, badges, problems, flags} = parts.get(item);
+    if (!was || was.index !== index || was.cue.start_ms !== cue.start_ms) number(item, index + 1, cue);
+    setValue(start, formatTime(cue.start_ms));
+    setValue(end, formatTime(cue.end_ms));
+    setValue(text, cue.text);
+    const found = violationsAt(cues, index, rules);
+    const figured = figures(cue, rules, found);
+    const badgesKey = figured.map((f) => `${f.level}|${f.label}|${f.spoken}`).join("|");
+    if (!was || was.badges !== badgesKey) {
+      // The short figure for the eye, the sentence saying which limit it is over for a screen reader.
+      badges.replaceChildren(...figured.map((f) => {
+        const badge = el("span", {className: `badge ${f.level}`, title: `${TITLES[f.level]} ${f.limit}`}, [
+          el("span", {textContent: f.label, ariaHidden: "true"}),
+          el("span", {className: "visually-hidden", textContent: `${f.spoken}.`})]);
+        badge.dataset.level = f.level;
+        badge.dataset.figure = f.name;
+        return badge;
+      }));
+    }
+    setText(problems, problemsText(found, figured));
+    if (!was || was.flags !== flagsKey) {
+      flags.replaceChildren(...rowFlags.map(flagItem));
+      item.classList.toggle("flagged", rowFlags.some((p) => p.state === "open"));
+    }
+    drawn.set(item, {cue, previous: cues[index - 1], index, flags: flagsKey, badges: badgesKey});
+  }
+
+  // The rows in the order of `cues`: rows of cues gone are removed, new ones made, and only the rows out of
+  // order moved (the focus, which a move loses, is put back).
+  function arrange(cues) {
+    const wanted = new Set(cues.map((c) => c.id));
+    for (const [id, row] of rows) if (!wanted.has(id)) { row.remove(); rows.delete(id); }
+    const was = new Map(shown.map((c, i) => [c.id, i]));
+    const order = cues.map((c) => {
+      if (!rows.has(c.id)) rows.set(c.id, emptyRow());
+      return rows.get(c.id);
     });
+    const stay = new Set(longestRun(cues.map((c) => was.get(c.id) ?? -1)).map((i) => order[i]));
+    const active = page.activeElement;
+    const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
+    let next = null;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const row = order[i];
+      if (!stay.has(row) || row.parentNode !== list) list.insertBefore(row, next);
+      next = row;
+    }
+    if (active && active !== page.activeElement && list.contains(active)) {
+      active.focus({preventScroll: true});
+      if (caret) active.setSelectionRange(...caret);
+    }
+  }
+
+  // `flags`: the server's flags (flags.js). A row is redrawn when its cue, the times of the one before, its
+  // place or the states of its flags changed. Returns the positions of the rows drawn or renumbered.
+  function renderCues(cues, flags = []) {
+    const moved = cues.length !== shown.length || cues.some((c, i) => c.id !== shown[i].id);
+    if (moved) arrange(cues);
+    shown = cues;
+    const byCue = Flags.byCue(cues, flags);
+    const touched = [];
+    cues.forEach((cue, index) => {
+      const item = rows.get(cue.id);
+      const was = drawn.get(item);
+      const mine = byCue[index].map((p) => `${p.flag.key}:${p.state}:${p.flag.by}`).join(" ");
+      const same = was && was.cue === cue && sameTimes(was.previous, cues[index - 1]) && was.flags === mine;
+      if (same && was.index === index) return;
+      if (same) { // only moved: a caption before it came or went
+        number(item, index + 1, cue);
+        drawn.set(item, {...was, previous: cues[index - 1], index});
+      } else fillRow(item, cues, index, byCue[index], mine);
+      touched.push(index);
+    });
+    return touched;
   }
 
   function renderStatus(state) {
     const flagged = Flags.openCount(state.cues, state.flags || []);
     const errors = state.problems.filter((p) => p.level === "error").length;
     const warnings = state.problems.length - errors;
-    $("summary").textContent = `${state.cues.length} captions · saved revision: ${errors} errors, ${warnings} `
-      + `warnings · ${flagged} flagged words to check`;
-    $("revision-label").textContent = `revision ${state.base}`;
-    if (state.assetState) $("review-status").textContent = stateWords(state.assetState);
+    setText($("summary"), `${state.cues.length} captions · saved revision: ${errors} errors, ${warnings} `
+      + `warnings · ${flagged} flagged words to check`);
+    setText($("revision-label"), `revision ${state.base}`);
+    if (state.assetState) setText($("review-status"), stateWords(state.assetState));
   }
 
   // The caption under the playhead: marked in the list and drawn as the live caption; while paused, the caption
   // being edited (`editing`, a list position) is drawn, so the preview follows the typing.
   function highlight(cues, nowMs, editing = -1) {
     const index = cueAt(cues, nowMs);
-    const shown = video && video.paused && cues[editing] ? editing : index;
-    const text = shown === -1 ? "" : cues[shown].text;
+    const shownNow = video && video.paused && cues[editing] ? editing : index;
+    const text = shownNow === -1 ? "" : cues[shownNow].text;
     if (text !== live) { live = text; $("live-caption").textContent = text; }
-    if (index === current) return;
-    list.children[current]?.classList.remove("current");
-    list.children[current]?.removeAttribute("aria-current");
-    current = index;
-    const item = list.children[index];
+    const item = index === -1 ? null : rows.get(cues[index].id) ?? null;
+    if (item === currentRow) return;
+    currentRow?.classList.remove("current");
+    currentRow?.removeAttribute("aria-current");
+    currentRow = item;
     if (!item) return;
     item.classList.add("current");
     item.setAttribute("aria-current", "true");
     if (video && !video.paused && !list.contains(page.activeElement)) item.scrollIntoView({block: "nearest"});
   }
 
-  // The waveform of the part of the timeline `zoom` shows (waveform-keys.js), and its value for assistive
-  // technology: where the playhead is.
+  // The waveform (waveform.js) and its value for assistive technology: where the playhead is.
   function drawWaveform(cues, selected, nowMs, peaks, zoom = 1) {
     const canvas = $("waveform");
-    const context = canvas.getContext("2d");
-    const {from, to} = waveWindow(durationMs || 1, zoom, nowMs);
-    const {width, height} = canvas;
-    const x = (ms) => ((ms - from) / (to - from)) * width;
     const at = cueAt(cues, nowMs);
     canvas.setAttribute("aria-valuenow", String(Math.round(nowMs)));
     canvas.setAttribute("aria-valuetext", `${formatTime(Math.round(nowMs))} of ${formatTime(durationMs || 0)}, `
       + `${at === -1 ? "between captions" : `in caption ${at + 1}`}; zoom ${zoom} times`);
-    context.fillStyle = "#f4f4f4";
-    context.fillRect(0, 0, width, height);
-    cues.forEach((cue, i) => {
-      context.fillStyle = i === selected ? "rgba(29, 112, 184, 0.35)" : "rgba(29, 112, 184, 0.15)";
-      context.fillRect(x(cue.start_ms), 0, Math.max(1, x(cue.end_ms) - x(cue.start_ms)), height);
-    });
-    context.fillStyle = "#2b2b2b";
-    const msPerPeak = 1000 / peaks.peaks_per_second;
-    peaks.peaks.forEach((level, i) => {
-      const h = Math.max(1, (level / 100) * height);
-      context.fillRect(x(i * msPerPeak), (height - h) / 2, Math.max(1, x(msPerPeak) - x(0)), h);
-    });
-    context.fillStyle = "#d4351c";
-    context.fillRect(x(nowMs), 0, 2, height);
+    wave.draw(cues, selected, nowMs, peaks, zoom);
   }
 
   const textBox = (index) => list.children[index]?.querySelector(".text") ?? null;
@@ -207,9 +272,10 @@ export function createView(page, {rules, durationMs}) {
     // under the caption the reviewer is working on, which may be far from the top (issue #15).
     announce(message) {
       $("save-status").textContent = message;
-      for (const note of list.querySelectorAll(".cue-note:not(:empty)")) note.textContent = "";
-      const note = list.children[selectedRow]?.querySelector(".cue-note");
-      if (note) note.textContent = message;
+      const note = list.children[selectedRow]?.querySelector(".cue-note") ?? null;
+      if (noted && noted !== note) noted.textContent = "";
+      noted = note;
+      if (note) setText(note, message);
     },
     markSelected(index) { selectedRow = index; },
     findStatus(message) { $("find-status").textContent = message; },
