@@ -205,6 +205,7 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_editor_merge": ("media", "whisper", "browser"),
     "test_editor_access": ("media", "browser"),
     "test_security": ("media", "storage"),
+    "test_descriptions_browser": ("media", "browser"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
 

@@ -188,6 +188,7 @@ export function installDescriptions(page, {api, assetId, language, video, durati
 
   function render() {
     const {cues} = state;
+    const focused = page.activeElement; // a row moved in the list loses the focus: it is put back
     const seen = new Set(cues.map((c) => c.id));
     for (const [id, row] of rows) if (!seen.has(id)) { row.remove(); rows.delete(id); warned.delete(id); }
     cues.forEach((cue, i) => {
@@ -196,6 +197,7 @@ export function installDescriptions(page, {api, assetId, language, video, durati
       if (list.children[i] !== row) list.insertBefore(row, list.children[i] ?? null);
       fillRow(row, cue, i + 1);
     });
+    if (focused && focused !== page.activeElement && focused.isConnected) focused.focus();
     $("descriptions-empty").hidden = cues.length > 0;
     renderGaps();
     renderState();
@@ -347,9 +349,7 @@ export function installDescriptions(page, {api, assetId, language, video, durati
 
   // -- actions
 
-  function focusRow(id, field = "description-text") {
-    rows.get(id)?.querySelector(`.${field}`)?.focus();
-  }
+  const focusRow = (id) => rows.get(id)?.querySelector(".description-text")?.focus();
 
   function add(startMs) {
     const cues = added(state.cues, startMs);
@@ -368,11 +368,12 @@ export function installDescriptions(page, {api, assetId, language, video, durati
     announce(`Description ${number} deleted`);
   }
 
-  function retime(id, ms, field) {
-    const cues = edited(state.cues, id, {start_ms: Math.max(0, ms)}, state.wpm);
-    edit(cues);
-    focusRow(id, field); // the row may have moved
-    announce(`Description ${numberOf(id)} starts at ${shortTime(Math.max(0, ms))}`);
+  function retime(id, ms) {
+    const start = Math.max(0, Math.round(ms));
+    edit(edited(state.cues, id, {start_ms: start}, state.wpm));
+    rows.get(id).querySelector(".description-start").value = shortTime(start); // also while it has the focus
+    const warning = warningText(start, spokenMs(cueOf(id), state.wpm), state.speech);
+    announce(`Description ${numberOf(id)} starts at ${shortTime(start)}${warning ? `. ${warning}` : ""}`);
   }
 
   const rowId = (target) => target.closest?.(".description")?.dataset.id ?? null;
@@ -391,7 +392,7 @@ export function installDescriptions(page, {api, assetId, language, video, durati
       return;
     }
     event.target.removeAttribute("aria-invalid");
-    retime(rowId(event.target), ms, "description-start");
+    retime(rowId(event.target), ms);
   });
   list.addEventListener("click", (event) => {
     const id = rowId(event.target);
@@ -415,9 +416,9 @@ export function installDescriptions(page, {api, assetId, language, video, durati
     const own = {
       "Alt+i": () => add(nowMs()),
       "Alt+d": () => cue && remove(id),
-      "Alt+[": () => cue && retime(id, nowMs(), "description-start"),
-      "Alt+ArrowLeft": () => cue && retime(id, cue.start_ms - NUDGE_MS, event.target.classList[0]),
-      "Alt+ArrowRight": () => cue && retime(id, cue.start_ms + NUDGE_MS, event.target.classList[0]),
+      "Alt+[": () => cue && retime(id, nowMs()),
+      "Alt+ArrowLeft": () => cue && retime(id, cue.start_ms - NUDGE_MS),
+      "Alt+ArrowRight": () => cue && retime(id, cue.start_ms + NUDGE_MS),
       "Alt+ArrowDown": () => cue && focusRow(state.cues[Math.min(numberOf(id), state.cues.length - 1)].id),
       "Alt+ArrowUp": () => cue && focusRow(state.cues[Math.max(numberOf(id) - 2, 0)].id),
       "Ctrl+s": () => save(),
