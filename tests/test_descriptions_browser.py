@@ -85,17 +85,17 @@ def test_a_description_in_a_gap_fits_and_one_that_runs_into_dialogue_is_warned_b
     page = _editor(browser, review, asset_id)
     gaps = page.locator("#gap-list li")
     assert [gaps.nth(i).inner_text().split(" (")[0] for i in range(gaps.count())] == [
-        "Gap 0:03.0–0:06.0, 3.0 s", "Gap 0:08.0–0:10.0, 2.0 s"]  # 0-1 s is under a second: not listed
+        "Gap 0:00.0–0:01.0, 1.0 s", "Gap 0:03.0–0:06.0, 3.0 s", "Gap 0:08.0–0:10.0, 2.0 s"]
 
     # The gap's own button adds a description at its start, with the text cursor in it.
-    gaps.nth(0).get_by_role("button").focus()
+    gaps.nth(1).get_by_role("button").focus()
     page.keyboard.press("Enter")
     page.keyboard.type("A sign reads Staff only.")
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Text of description 1"
     assert _row(page, 1).locator(".description-warning").inner_text() == ""
 
     # A second one, moved to 5.5 s from its start field, then given a long text: it would run into 6.0 s.
-    gaps.nth(0).get_by_role("button").focus()
+    gaps.nth(1).get_by_role("button").focus()
     page.keyboard.press("Enter")
     for _ in range(3):
         page.keyboard.press("Shift+Tab")
@@ -115,8 +115,8 @@ def test_a_description_in_a_gap_fits_and_one_that_runs_into_dialogue_is_warned_b
     assert page.evaluate(f"document.getElementById('{described_by[1]}').textContent") == warning
 
     # Saved by itself, one change per description; the server's measured voice agrees.
-    page.wait_for_function("/saved as revision/.test(document.getElementById('descriptions-status').textContent)"
-                           " && !/unsaved/.test(document.getElementById('descriptions-state').textContent)")
+    page.wait_for_function("() => /saved as revision/.test(document.getElementById('descriptions-status')"
+                           ".textContent) && !/unsaved/.test(document.getElementById('descriptions-state').textContent)")
     saved = page.evaluate(f"fetch('/api/assets/{asset_id}/descriptions/en').then((r) => r.json())")
     assert [(c["start_ms"], c["text"], c["overlaps_speech"]) for c in saved["cues"]] == [
         (3000, "A sign reads Staff only.", False),
