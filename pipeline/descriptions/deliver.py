@@ -71,12 +71,15 @@ def _mix(settings: Settings, asset: Asset, cues: Sequence[Cue], programme: Path 
         mixing.voice_track([(c.start_ms, speaker.synthesise(c.text).path) for c in cues],
                            asset.duration_ms or max((e for _, e in spans), default=1000), voice)
         expression = mixing.gain_expression(spans, d.duck_db, d.ramp_ms)
-        stderr = ffmpeg.run(mixing.measure_args(programme, voice, expression, settings.transcode),
+        stderr = ffmpeg.run(mixing.voice_measure_args(voice, settings.transcode),
+                            what=f"{target.name}: loudness of the voice", timeout_s=timeout, loglevel="info")
+        voice_db = mixing.voice_gain_db(mixing.parse_measurement(stderr), settings.transcode)
+        stderr = ffmpeg.run(mixing.measure_args(programme, voice, expression, voice_db, settings.transcode),
                             what=f"{target.name}: loudness of the described soundtrack", timeout_s=timeout,
                             loglevel="info")
         measured = mixing.parse_measurement(stderr)
         with fsutil.atomic_file(target) as partial:
-            ffmpeg.run(mixing.mix_args(programme, voice, expression, measured, settings.transcode, partial),
+            ffmpeg.run(mixing.mix_args(programme, voice, expression, voice_db, measured, settings.transcode, partial),
                        what=f"{target.name}: mixing the described soundtrack", duration_ms=asset.duration_ms or 0,
                        timeout_s=timeout)
 

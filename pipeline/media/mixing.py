@@ -1,7 +1,8 @@
 """The described soundtrack (#21), as ffmpeg commands run through media.ffmpeg: the programme's sound lowered
 under each description by a deterministic gain envelope (a `volume` expression of time, so the amount is exact
-and the ramps are the same on every run; a compressor's would depend on the voice), the voice track added
-without amix's normalisation (which would lower both), then EBU R128 two-pass loudnorm to the ladder's target.
+and the ramps are the same on every run; a compressor's would depend on the voice), the voice track brought to
+the programme's loudness and added without amix's normalisation (which would lower both), then EBU R128
+two-pass loudnorm of the whole to the ladder's target.
 """
 
 from __future__ import annotations
@@ -56,11 +57,26 @@ def voice_track(placed: Sequence[tuple[int, Path]], duration_ms: int, target: Pa
         out.writeframes(pcm)
 
 
-def _graph(has_programme: bool, expression: str, tail: str) -> str:
+def voice_measure_args(voice: Path, settings: TranscodeSettings) -> list[str]:
+    """The voice track's loudness (EBU R128 gates out the silence between descriptions)."""
+    return ["-protocol_whitelist", "file", "-i", ffmpeg.input_url(voice), "-af",
+            f"loudnorm=I={settings.loudness_lufs}:TP={settings.true_peak_dbtp}:LRA={LOUDNESS_RANGE}:print_format=json",
+            "-f", "null", "-"]
+
+
+def voice_gain_db(measured: Loudness, settings: TranscodeSettings) -> float:
+    """The gain that brings the voice to the programme's target loudness, as broadcasters set a describer's
+    voice level with the dialogue's: then the ducked programme under it is far below it, and the whole mix needs
+    almost no further gain, so the programme outside descriptions keeps its level."""
+    return 0.0 if measured.silent else settings.loudness_lufs - measured.input_i
+
+
+def _graph(has_programme: bool, expression: str, voice_db: float, tail: str) -> str:
     stereo = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
+    voice = f"[{1 if has_programme else 0}:a]{stereo},volume={voice_db:.2f}dB"
     if not has_programme:
-        return f"[0:a]{stereo}{tail}[out]"
-    return (f"[0:a:0]{stereo},volume='{expression}':eval=frame[programme];[1:a]{stereo}[voice];"
+        return f"{voice}{tail}[out]"
+    return (f"[0:a:0]{stereo},volume='{expression}':eval=frame[programme];{voice}[voice];"
             f"[programme][voice]amix=inputs=2:normalize=0:duration=first:dropout_transition=0{tail}[out]")
 
 
@@ -70,11 +86,12 @@ def _inputs(programme: Path | None, voice: Path) -> list[str]:
         *own, "-i", ffmpeg.input_url(voice)]
 
 
-def measure_args(programme: Path | None, voice: Path, expression: str, settings: TranscodeSettings) -> list[str]:
+def measure_args(programme: Path | None, voice: Path, expression: str, voice_db: float,
+                 settings: TranscodeSettings) -> list[str]:
     """The mix's first loudnorm pass: measures, writes nothing."""
     tail = (f",loudnorm=I={settings.loudness_lufs}:TP={settings.true_peak_dbtp}:LRA={LOUDNESS_RANGE}"
             ":print_format=json")
-    return [*_inputs(programme, voice), "-filter_complex", _graph(programme is not None, expression, tail),
+    return [*_inputs(programme, voice), "-filter_complex", _graph(programme is not None, expression, voice_db, tail),
             "-map", "[out]", "-f", "null", "-"]
 
 
@@ -85,7 +102,7 @@ def parse_measurement(stderr: str) -> Loudness:
                     _number(data.get("input_thresh")), _number(data.get("target_offset")))
 
 
-def mix_args(programme: Path | None, voice: Path, expression: str, measured: Loudness,
+def mix_args(programme: Path | None, voice: Path, expression: str, voice_db: float, measured: Loudness,
              settings: TranscodeSettings, target: Path) -> list[str]:
     """The mix, normalised with the first pass's figures (linear: one gain for the whole soundtrack, so the
     programme keeps its dynamics), as AAC-LC stereo in an MP4 audio file."""
@@ -95,7 +112,7 @@ def mix_args(programme: Path | None, voice: Path, expression: str, measured: Lou
                 f":measured_I={measured.input_i}:measured_TP={measured.input_tp}:measured_LRA={measured.input_lra}"
                 f":measured_thresh={measured.input_thresh}:offset={measured.target_offset}:linear=true")
     tail += ",aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
-    return [*_inputs(programme, voice), "-filter_complex", _graph(programme is not None, expression, tail),
+    return [*_inputs(programme, voice), "-filter_complex", _graph(programme is not None, expression, voice_db, tail),
             "-map", "[out]", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k", "-ac", "2",
             "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", "-y", ffmpeg.input_url(target)]
 
