@@ -1,7 +1,10 @@
 """Audio description in a real browser (#21): Debian's Chromium driven by Playwright. The editor's description
 panel against the real review app (an asset whose programme speech is known: 1.0-3.0 s and 6.0-8.0 s), by
-keyboard: a description in the gap fits, one that runs into the dialogue is warned about in words; and the
-panel's pure functions on literal values."""
+keyboard: a description in the gap fits, one that runs into the dialogue is warned about in words; the panel's
+pure functions on literal values; and the share page of a real published asset with approved descriptions (made
+without Whisper by conftest.published_with_descriptions, in the embedded SeaweedFS): hls.js plays the
+master playlist, the "Audio description" switch moves hls.js to the described audio rendition and back, and the
+description's text reaches the live region at its time."""
 
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ from pipeline.config import Settings
 from pipeline.descriptions import speech
 from pipeline.models import Cue, Rendition, RenditionKind
 from pipeline.web.app import create_app
-from tests.conftest import asset_awaiting_review, live_app, make_project, sign_in_path
+from pipeline.storage.embedded import EmbeddedStorage
+from tests.conftest import (DESCRIBED_CUES, Project, asset_awaiting_review, live_app, make_project,
+                            published_with_descriptions, sign_in_path)
 from tests.media import silent_video
 from tests.test_editor_modules import call
 from tests.test_editor_modules import page as module_page
@@ -154,3 +159,61 @@ def test_gaps_speaking_time_and_warnings_from_literal_values(module_page: Page) 
                              "spoken_ms": 1000, "measured": "Old words here"}], "a", {"text": "New"}, 60)
     assert [(c["start_ms"], c["end_ms"], c["text"]) for c in edited] == [(3000, 4000, "New")]  # estimate: 1 word
     assert run("pending", [], [{"id": "a", "start_ms": 0, "end_ms": 0, "text": " "}]) == []  # no text yet: waits
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, str]]:
+    """A 10 s programme with captions and two descriptions (DESCRIBED_CUES) approved, published and shared:
+    (project, the page's URL)."""
+    project = make_project(tmp_path_factory.mktemp("described-share") / "project")
+    try:
+        yield project, published_with_descriptions(project)[1]
+    finally:
+        EmbeddedStorage(project.settings()).stop()
+
+
+def _playing(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    """The share page playing from the start through hls.js, with every URL it requested."""
+    page = browser.new_context(viewport={"width": 800, "height": 700}).new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url.split("?", 1)[0]))
+    page.goto(url)
+    page.wait_for_function("() => document.body.dataset.manifest === 'parsed'", timeout=30000)
+    page.click("[data-control=play]")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 0.3", timeout=30000)
+    return page, requests
+
+
+def test_the_audio_description_switch_moves_hls_js_to_the_described_rendition_and_back(
+        shared: tuple[Project, str], browser: Browser) -> None:
+    page, requests = _playing(browser, shared[1])
+    assert page.evaluate("document.body.dataset.playback") == "hls"
+    page.wait_for_function("() => document.body.dataset.audioTrack === 'English'")
+    switch = page.locator("[data-control=descriptions]")
+    assert switch.get_attribute("aria-pressed") == "false" and switch.inner_text() == "Audio description"
+    assert not [u for u in requests if "audio_described" in u]  # the described rendition loads only when asked for
+    switch.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.body.dataset.audioTrack === 'English, described'", timeout=15000)
+    assert switch.get_attribute("aria-pressed") == "true"
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    assert [u for u in requests if "audio_described" in u]  # its playlist (and segments) were fetched
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.body.dataset.audioTrack === 'English'", timeout=15000)
+    assert switch.get_attribute("aria-pressed") == "false"
+    assert "No audio description is available" not in page.inner_text("body")
+    page.context.close()
+
+
+def test_the_description_text_reaches_the_live_region_at_its_time(shared: tuple[Project, str],
+                                                                   browser: Browser) -> None:
+    page, _ = _playing(browser, shared[1])
+    live = page.locator("#description-live")
+    assert live.get_attribute("aria-live") == "polite" and live.inner_text() == ""
+    first = DESCRIBED_CUES[0]
+    page.evaluate(f"document.getElementById('player').currentTime = {first.start_ms / 1000 - 0.6}")
+    page.wait_for_function("() => document.getElementById('description-live').textContent !== ''", timeout=30000)
+    at = page.evaluate("document.getElementById('player').currentTime")
+    assert live.text_content() == first.text
+    assert first.start_ms / 1000 <= at < first.start_ms / 1000 + 1.0, at
+    page.context.close()
