@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 from pipeline import fsutil
-from pipeline.captions import engines
 from pipeline.catalog import Catalog
 from pipeline.media import ffmpeg
 from pipeline.models import Asset, RenditionKind
@@ -33,6 +32,8 @@ def intervals(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> 
     source = _source(out_dir, catalog, asset) if asset.has_audio else None
     if source is None:
         return []
+    from pipeline.captions import engines  # here: it loads the speech models' libraries
+
     found = sorted(engines.speech_intervals(ffmpeg.decode_audio(source, timeout_s=timeout_s)))
     fsutil.write_text(cached, json.dumps(found))
     return found

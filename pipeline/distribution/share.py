@@ -40,7 +40,7 @@ from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.storage.objects import ObjectStore
 
 SHARES = "shares"
-HLS_JS = "hls-1.7.4.light.min.js"
+HLS_JS = "hls-1.7.4.min.js"  # the full build: the light one has no alternate audio renditions (#21)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 _PAGES = Environment(loader=FileSystemLoader(str(STATIC.parent / "templates")), autoescape=select_autoescape())
 _NO_STORE = "private, no-store"

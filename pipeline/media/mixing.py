@@ -13,8 +13,6 @@ import wave
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.config import TranscodeSettings
 from pipeline.media import ffmpeg
 from pipeline.media.encode import LOUDNESS_RANGE, Loudness, _number
@@ -37,6 +35,8 @@ def gain_expression(spans: Sequence[tuple[int, int]], duck_db: float, ramp_ms: i
 def voice_track(placed: Sequence[tuple[int, Path]], duration_ms: int, target: Path) -> None:
     """One mono 48 kHz WAV as long as the programme, holding each spoken description (a 16-bit mono WAV) at its
     start time in ms: a single input for the mix, and what the tests compare the mix with."""
+    import numpy as np  # here: every command imports this module (through publish), few of them mix
+
     total = np.zeros(max(1, duration_ms * VOICE_RATE // 1000), dtype=np.float32)
     for start_ms, path in placed:
         with wave.open(str(path), "rb") as audio:
