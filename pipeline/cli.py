@@ -425,6 +425,10 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_descriptions(ctx: Context, args: argparse.Namespace) -> int:
+    return cli_descriptions.run(ctx.settings, ctx.catalog, args)
+
+
 def cmd_unpublish(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
@@ -470,7 +474,7 @@ def cmd_storage(ctx: Context, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Context, argparse.Namespace], int]] = {
     "run": cmd_run, "worker": cmd_worker, "pull": cmd_pull, "status": cmd_status, "approve": cmd_approve,
     "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "title": cmd_title,
-    "export": cmd_export, "unpublish": cmd_unpublish, "descriptions": cli_descriptions.cmd_descriptions,
+    "export": cmd_export, "unpublish": cmd_unpublish, "descriptions": cmd_descriptions,
     "review": cmd_review, "storage": cmd_storage,
 }
 

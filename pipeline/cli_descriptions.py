@@ -8,13 +8,11 @@ import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pipeline.catalog import Catalog
+from pipeline.config import Settings
 from pipeline.descriptions import track
 from pipeline.errors import UsageError
-
-if TYPE_CHECKING:
-    from pipeline.cli import Context
 
 
 def add_parser(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -37,8 +35,7 @@ def _login() -> str:
         return "unknown"
 
 
-def cmd_descriptions(ctx: Context, args: argparse.Namespace) -> int:
-    settings, catalog = ctx.settings, ctx.catalog
+def run(settings: Settings, catalog: Catalog, args: argparse.Namespace) -> int:
     asset = catalog.get(args.id)
     language = track.check_language(args.language or settings.captions.language)
     if args.action in ("import", "export") and not args.file:

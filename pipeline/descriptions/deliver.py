@@ -129,6 +129,4 @@ def make_all(settings: Settings, catalog: Catalog, asset: Asset) -> None:
 
 
 def _iso_639_2(language: str) -> str:
-    from pipeline.distribution.export import ISO_639_2  # export imports this module for the described MP4
-
-    return ISO_639_2.get(language, "und")
+    return playlists.ISO_639_2.get(language, "und")

@@ -34,17 +34,13 @@ from pipeline.distribution import burnin
 from pipeline.errors import PipelineError, UsageError
 from pipeline.media import encode, ffmpeg
 from pipeline.models import Asset, CaptionState, CaptionTrack, Cue, RenditionKind
+from pipeline.stages.playlists import ISO_639_2
 
 _PAGES = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "web" / "templates")),
                      autoescape=select_autoescape())
 SOFT = "video-with-captions.mp4"
 BURNED = "video-captions-on-picture.mp4"
 DESCRIBED = "video-with-audio-description.mp4"  # the described soundtrack (#21), where descriptions are approved
-# ISO 639-1 (the catalog's codes) to ISO 639-2/T, which MP4 language tags use; others are tagged "und".
-ISO_639_2 = {"en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu", "es": "spa",
-             "it": "ita", "pt": "por", "pl": "pol", "ro": "ron", "lt": "lit", "uk": "ukr", "ru": "rus",
-             "tr": "tur", "ar": "ara", "ur": "urd", "pa": "pan", "bn": "ben", "gu": "guj", "hi": "hin",
-             "ta": "tam", "so": "som", "zh": "zho", "nl": "nld", "sv": "swe", "da": "dan", "nb": "nob"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,7 @@ def export(settings: Settings, catalog: Catalog, asset: Asset, folder: Path,
 
 def _described(settings: Settings, catalog: Catalog, asset: Asset, folder: Path) -> dict[str, str]:
     """The described MP4 and the descriptions' WebVTT, where approved descriptions exist (#21)."""
-    from pipeline.descriptions import deliver  # deliver names its MP4's language with ISO_639_2 above
+    from pipeline.descriptions import deliver  # here: publish imports deliver, and export only needs it here
 
     deliver.make_all(settings, catalog, asset)
     out_dir, copied = settings.output_dir / asset.id, {}

@@ -16,6 +16,13 @@ MAIN_AUDIO = "hls-audio"  # the ladder's sound as its own rendition (#21); the v
 _LANGUAGE_NAMES = {"en": "English", "cy": "Cymraeg", "fr": "Français", "de": "Deutsch", "es": "Español",
                    "pl": "Polski", "ur": "اردو", "pa": "ਪੰਜਾਬੀ", "ar": "العربية"}
 
+# ISO 639-1 (the catalog's codes) to ISO 639-2/T, which MP4 language tags use (the export's captions, the described
+# MP4's sound); others are tagged "und".
+ISO_639_2 = {"en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu", "es": "spa",
+             "it": "ita", "pt": "por", "pl": "pol", "ro": "ron", "lt": "lit", "uk": "ukr", "ru": "rus",
+             "tr": "tur", "ar": "ara", "ur": "urd", "pa": "pan", "bn": "ben", "gu": "guj", "hi": "hin",
+             "ta": "tam", "so": "som", "zh": "zho", "nl": "nld", "sv": "swe", "da": "dan", "nb": "nob"}
+
 
 def language_name(language: str) -> str:
     return _LANGUAGE_NAMES.get(language, language)
