@@ -12,21 +12,29 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
 from pipeline.descriptions import speech
 from pipeline.models import Cue, Rendition, RenditionKind
-from pipeline.web.app import create_app
 from pipeline.storage.embedded import EmbeddedStorage
-from tests.conftest import (DESCRIBED_CUES, Project, asset_awaiting_review, live_app, make_project,
-                            published_with_descriptions, sign_in_path)
+from pipeline.web.app import create_app
+from tests.conftest import (
+    DESCRIBED_CUES,
+    Project,
+    asset_awaiting_review,
+    live_app,
+    make_project,
+    published_with_descriptions,
+    sign_in_path,
+)
 from tests.media import silent_video
+from tests.test_editor import WCAG_TAGS
 from tests.test_editor_modules import call
 from tests.test_editor_modules import page as module_page
 
@@ -121,7 +129,8 @@ def test_a_description_in_a_gap_fits_and_one_that_runs_into_dialogue_is_warned_b
 
     # Saved by itself, one change per description; the server's measured voice agrees.
     page.wait_for_function("() => /saved as revision/.test(document.getElementById('descriptions-status')"
-                           ".textContent) && !/unsaved/.test(document.getElementById('descriptions-state').textContent)")
+                           ".textContent) && !/unsaved/.test("
+                           "document.getElementById('descriptions-state').textContent)")
     saved = page.evaluate(f"fetch('/api/assets/{asset_id}/descriptions/en').then((r) => r.json())")
     assert [(c["start_ms"], c["text"], c["overlaps_speech"]) for c in saved["cues"]] == [
         (3000, "A sign reads Staff only.", False),
@@ -137,6 +146,16 @@ def test_a_description_in_a_gap_fits_and_one_that_runs_into_dialogue_is_warned_b
     page.keyboard.press("Alt+d")
     assert page.locator("#description-list > li").count() == 1 and page.locator("#cue-list > li").count() == captions
     assert page.inner_text("#descriptions-status") == "Description 2 deleted"
+
+    # At 320 CSS px (and so at 400% of 1280) the panel reflows into one column and axe finds nothing serious.
+    page.set_viewport_size({"width": 320, "height": 640})
+    _row(page, 1).locator(".description-text").focus()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    box = _row(page, 1).bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 320
+    found = Axe().run(page, context="#descriptions",
+                      options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}).response["violations"]
+    assert [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")] == []
     page.context.close()
 
 

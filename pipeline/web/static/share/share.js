@@ -18,7 +18,10 @@
   var controls = document.getElementById("controls");
   var hlsUrl = video.dataset.hls, mp4Url = video.dataset.mp4;
   var hls = null, loading = false;
-  var described = {label: video.dataset.describedLabel || "", mp4: video.dataset.describedMp4 || "", on: false};
+  var described = {label: video.dataset.describedLabel || "", mp4: video.dataset.describedMp4 || "",
+                   on: !!video.dataset.describedLabel && remembered(AD_KEY, "off") === "on"};
+  // hls.js picks its first audio rendition by this: the described one for a viewer who switched it on before.
+  function audioPreference() { return described.on ? {name: described.label} : undefined; }
 
   function remembered(key, fallback) {
     try { return window.localStorage.getItem(key) || fallback; } catch (e) { return fallback; }
@@ -39,11 +42,10 @@
     hls = new Hls({
       autoStartLoad: false, capLevelToPlayerSize: true, maxDevicePixelRatio: 2,
       abrEwmaDefaultEstimate: estimate, maxBufferLength: 20, maxMaxBufferLength: 30, backBufferLength: 30,
-      enableWebVTT: false, enableCEA708Captions: false
+      enableWebVTT: false, enableCEA708Captions: false, audioPreference: audioPreference()
     });
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
       document.body.dataset.manifest = "parsed";
-      if (described.on) { setDescribed(true); }
     });
     hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, function (_e, data) {
       var switched = hls.audioTracks[data.id];
@@ -191,8 +193,8 @@
     if (hls && describedIndex() !== -1) {
       var index = on ? describedIndex() : mainIndex(describedIndex());
       if (hls.audioTrack !== index) { hls.audioTrack = index; }
-    } else if (hls && !hls.audioTracks.length) {
-      return;  // the playlists are not read yet: MANIFEST_PARSED applies the choice
+    } else if (hls && document.body.dataset.manifest !== "parsed") {
+      hls.config.audioPreference = audioPreference();  // the playlists are not read yet
     } else if (!nativeTrack(on) && described.mp4) {
       var plain = document.body.dataset.playback === "native-hls" ? hlsUrl : mp4Url;
       swapSource(on ? described.mp4 : plain);
@@ -200,7 +202,7 @@
   }
   if (adToggle) {
     adToggle.addEventListener("click", function () { beginLoading(); setDescribed(!described.on); });
-    if (remembered(AD_KEY, "off") === "on") { setDescribed(true); }
+    if (described.on) { setDescribed(true); }
   }
   var descriptions = trackOf("descriptions");
   if (descriptions && live) {
