@@ -341,6 +341,7 @@ export function installDescriptions(page, {api, assetId, language, video, durati
     if (!name) return;
     await save();
     if (state.dirty) { announce("Save the descriptions before approving them"); return; }
+    announce("Approving the descriptions; the described soundtrack is being mixed…");
     const answer = await api.call("POST", `${url}/approve`, {reviewer: name});
     if (!answer.ok) { announce(`Descriptions not approved: ${detail(answer)}`); return; }
     update({track: answer.body.state, reviewer: answer.body.reviewer, approvedAt: answer.body.approved_at});
