@@ -196,3 +196,14 @@ def test_cli_exports_imports_and_approves_and_a_draft_is_never_published(describ
     approved = project.cli_json("descriptions", "approve", asset_id, "--reviewer", "Cy Reviewer")
     assert approved["revision"] == 3 and approved["state"] == "approved" and approved["described_soundtrack"]
     assert "closes a laptop" in track.vtt_text(described.settings, catalog, catalog.get(asset_id), "en")
+
+
+def test_export_writes_the_described_mp4_and_the_descriptions(described: Described, tmp_path: Path) -> None:
+    from pipeline.distribution import export
+
+    made = export.export(described.settings, described.catalog, described.catalog.get(described.asset_id),
+                         tmp_path / "stick")
+    assert {"video-with-audio-description.mp4", "descriptions.en.vtt"} <= set(made.files)
+    assert "A girl" in (tmp_path / "stick" / "descriptions.en.vtt").read_text()
+    described_mp4 = tmp_path / "stick" / "video-with-audio-description.mp4"
+    assert abs(_integrated_lufs(described_mp4) - described.settings.transcode.loudness_lufs) <= 1.0
