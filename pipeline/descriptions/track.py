@@ -130,7 +130,7 @@ def write_file(settings: Settings, asset: Asset, language: str, cues: Sequence[C
 
 def save_changes(settings: Settings, catalog: Catalog, asset: Asset, language: str, base: int | None, author: str,
                  changes: Sequence[Change], summary: str | None = None) -> editing.Saved:
-    """Make `changes` to revision `base` (None: the latest) and store the result as a new revision, merged per
+    """Make `changes` to revision `base` (None: no track yet) and store the result as a new revision, merged per
     description with anything saved since; ConflictError (nothing saved) when one changed on both sides."""
     name = _author(author)
     speaker = voice(settings, asset)
@@ -138,8 +138,10 @@ def save_changes(settings: Settings, catalog: Catalog, asset: Asset, language: s
         track = catalog.description_track(asset.id, language)
         latest = catalog.description_revision(asset.id, language, track.revision) if track else _empty(asset,
                                                                                                         language)
-        start = latest if base in (None, latest.number) else catalog.description_revision(asset.id, language,
-                                                                                          int(base or 0))
+        # base None: made before any track existed; if one was saved meanwhile, the two are merged like any others.
+        start = (latest if base == latest.number or (base is None and track is None)
+                 else _empty(asset, language) if base is None
+                 else catalog.description_revision(asset.id, language, base))
         mine = _spoken(merging.apply(start.cues, changes), speaker)
         new, merged_with = mine, []
         if start.number != latest.number:
