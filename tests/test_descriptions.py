@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import re
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -207,3 +209,26 @@ def test_export_writes_the_described_mp4_and_the_descriptions(described: Describ
     assert "A girl" in (tmp_path / "stick" / "descriptions.en.vtt").read_text()
     described_mp4 = tmp_path / "stick" / "video-with-audio-description.mp4"
     assert abs(_integrated_lufs(described_mp4) - described.settings.transcode.loudness_lufs) <= 1.0
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 (a signed URL on 127.0.0.1)
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_revoking_the_link_stops_the_described_media_too(described: Described) -> None:
+    from pipeline.distribution import share
+
+    page = _page(described.url_with)
+    described_urls = [html.unescape(u) for u in re.findall(r'href="([^"]+(?:video_described_en\.mp4|'
+                                                            r'descriptions_en\.vtt)[^"]*)"', page)]
+    assert len(described_urls) == 2 and all(_status(u) == 200 for u in described_urls)
+    settings = described.settings
+    share.revoke(settings, described.catalog, open_store(settings), described.url_with)
+    deadline = time.monotonic() + 60  # as tests/test_share.py: the store reads its identities again at once
+    while any(_status(u) != 403 for u in described_urls) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert [_status(u) for u in described_urls] == [403, 403]
