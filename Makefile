@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 # Every executable that a command or a test runs is listed here, with the Debian package that provides it
 # (tests/test_install.py fails on one that is run but not listed):
-#   ffmpeg, ffprobe (ffmpeg): transcoding; espeak-ng: speech for the sample master and the tests; sox: the tests'
+#   ffmpeg, ffprobe (ffmpeg): transcoding; espeak-ng: the audio description voice (#21), speech for the sample
+#   master and the tests; sox: the tests'
 #   raw-audio fixtures; chromium: the browser tests drive Debian's Chromium through Playwright (Playwright cannot
 #   download its own browser here).
 #   unshare (util-linux, present on every Debian): runs the embedded storage in its own network namespace (#16).

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline import __version__, config, executor, logs, runner
+from pipeline import __version__, cli_descriptions, config, executor, logs, runner
 from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--reviewer", metavar="NAME", help="import: who edited the file, for the revision history "
                    "(default: your login name); check-flag: who listened and found the word right")
+    cli_descriptions.add_parser(add)
     p = add("publish", "upload approved assets to object storage")
     p.add_argument("ids", nargs="*", metavar="ID", help="assets to publish (default: every approved asset)")
     p.add_argument("--allow-unreviewed", action="store_true",
@@ -424,6 +425,10 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_descriptions(ctx: Context, args: argparse.Namespace) -> int:
+    return cli_descriptions.run(ctx.settings, ctx.catalog, args)
+
+
 def cmd_unpublish(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     catalog = ctx.catalog
@@ -469,7 +474,7 @@ def cmd_storage(ctx: Context, args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[Context, argparse.Namespace], int]] = {
     "run": cmd_run, "worker": cmd_worker, "pull": cmd_pull, "status": cmd_status, "approve": cmd_approve,
     "captions": cmd_captions, "publish": cmd_publish, "share": cmd_share, "title": cmd_title,
-    "export": cmd_export, "unpublish": cmd_unpublish,
+    "export": cmd_export, "unpublish": cmd_unpublish, "descriptions": cmd_descriptions,
     "review": cmd_review, "storage": cmd_storage,
 }
 

@@ -191,6 +191,22 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True)
+class DescriptionSettings:
+    """Audio description (#21): the offline voice that speaks the descriptions and how the programme's sound
+    makes room for it (WCAG 2.x success criterion 1.2.5)."""
+
+    engine: str = _setting("espeak-ng", "offline text-to-speech engine that speaks the descriptions",
+                           choices=("espeak-ng",))
+    voice: str = _setting("en", "the engine's voice (espeak-ng --voices lists them), e.g. en, en-gb, cy")
+    rate_wpm: int = _setting(160, "speaking rate in words a minute; a description lasts as long as the voice "
+                             "takes to say it", low=80, high=450)
+    duck_db: float = _setting(12.0, "how far the programme's sound is lowered under a description, in dB",
+                              low=3.0, high=40.0)
+    ramp_ms: int = _setting(250, "how long the programme's sound takes to go down before a description and back "
+                            "up after it, in ms", low=10, high=2000)
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     paths: PathSettings
@@ -201,6 +217,7 @@ class Settings:
     publish: PublishSettings
     limits: LimitSettings
     cluster: ClusterSettings = ClusterSettings()
+    descriptions: DescriptionSettings = DescriptionSettings()
 
     def _resolve(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -236,6 +253,7 @@ SECTIONS: dict[str, type[Any]] = {
     "publish": PublishSettings,
     "limits": LimitSettings,
     "cluster": ClusterSettings,
+    "descriptions": DescriptionSettings,
 }
 
 

@@ -24,6 +24,9 @@ class RenditionKind(enum.StrEnum):
     THUMBNAIL = "thumbnail"
     BURNED = "burned"  # the top rung with the approved captions drawn on the picture
     PROXY = "proxy"  # what the editor plays until the ladder is done (#19); never published
+    AUDIO = "audio"  # an HLS audio rendition: the programme's sound, or the described soundtrack (#21)
+    DESCRIBED = "described"  # the top rung's picture with the described soundtrack: a download (#21)
+    DESCRIPTIONS = "descriptions"  # the approved audio description as WebVTT (#21)
 
 
 class CaptionState(enum.StrEnum):
@@ -111,6 +114,24 @@ class CaptionTrack:
     changes_note: str | None = None  # a reviewer's request for changes, cleared by approval
     changes_by: str | None = None
     changes_at: datetime | None = None
+
+
+class DescriptionState(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class DescriptionTrack:
+    """An audio description track (#21): cues whose end is their start plus the time the voice takes."""
+
+    asset_id: str
+    language: str
+    revision: int  # the latest description_revisions number
+    state: DescriptionState
+    reviewer: str | None = None
+    approved_at: datetime | None = None
+    approved_revision: int | None = None
 
 
 @dataclass(frozen=True)

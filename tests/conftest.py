@@ -207,6 +207,8 @@ MODULE_MARKS: dict[str, tuple[str, ...]] = {
     "test_editor_scale": ("browser",),
     "test_security": ("media", "storage"),
     "test_long_master": ("media", "whisper"),
+    "test_descriptions_browser": ("media", "storage", "browser"),
+    "test_descriptions": ("media", "storage"),
 }
 FIXTURE_MARKS = {"browser": "browser", "cluster": "cluster", "project": "storage"}
 
@@ -232,3 +234,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(mark)
         if not marks:
             item.add_marker("pure")
+
+
+# -- audio description (#21): an asset to describe, without Whisper (its captions are written here) -----------
+PROGRAMME_SPEECH = "Hello, and welcome to our film."
+DESCRIBED_CUES = [Cue(3200, 3201, "A girl opens a laptop."), Cue(6500, 6501, "On screen: ask for help.")]
+
+
+def reviewed_asset(project: Project, name: str = "described.mp4") -> Asset:
+    """An asset whose renditions are made and whose captions are approved, ready to publish: a 10-second
+    programme (speech at the start over a 3 kHz tone, tests/media.programme_video), transcoded for real."""
+    from pipeline.review import decisions
+    from pipeline.stages import ingest, transcode
+    from pipeline.stages.job import Job
+    from tests.media import programme_video
+
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    master = programme_video(project.masters / name, PROGRAMME_SPEECH, seconds=10)
+    asset, _ = ingest.identify(master, settings, catalog)
+    job = Job(asset, master, settings, catalog, lambda: None, lambda _f: None)  # type: ignore[arg-type,return-value]
+    ingest.ingest(job)
+    job.refresh()
+    transcode.transcode(job)
+    cues = [Cue(0, 2500, PROGRAMME_SPEECH, "c1")]
+    vtt.write_vtt(settings.output_dir / asset.id / "captions.en.vtt", cues)
+    catalog.put_caption_track(CaptionTrack(asset.id, "en", "captions.en.vtt", CaptionState.DRAFT, len(cues),
+                                           "faster-whisper", "tiny.en", None, None))
+    catalog.set_state(asset.id, AssetState.PROCESSING)
+    catalog.set_state(asset.id, AssetState.AWAITING_REVIEW)
+    return decisions.approve(settings, catalog, catalog.get(asset.id), "Ann Example")
+
+
+def describe(project: Project, asset_id: str, cues: list[Cue] | None = None, reviewer: str = "Ann Example") -> None:
+    """Write and approve the asset's audio description (DESCRIBED_CUES): the described soundtrack is mixed."""
+    from pipeline.descriptions import track
+
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    asset = catalog.get(asset_id)
+    track.save_all(settings, catalog, asset, "en", reviewer, cues or DESCRIBED_CUES, "written for the test")
+    track.approve(settings, catalog, asset, "en", reviewer)
+
+
+def publish_and_share(project: Project, asset_id: str) -> str:
+    """Publish the asset to the embedded store and return a new share link's URL (the caller stops the store,
+    as the `project` fixture does)."""
+    from pipeline.distribution import publish, share
+    from pipeline.storage import open_store
+
+    settings = project.settings()
+    catalog = Catalog.open(settings.state_dir)
+    store = open_store(settings)
+    publish.publish(settings, catalog, store, catalog.get(asset_id))
+    return share.create(settings, catalog, store, catalog.get(asset_id), 3600).url
+
+
+def published_with_descriptions(project: Project) -> tuple[str, str]:
+    """For the share page's tests (D2's test_descriptions_browser): an asset with approved captions and approved
+    audio description, published, and a share link to it: (asset id, share page URL). About 15 s."""
+    asset = reviewed_asset(project)
+    describe(project, asset.id)
+    return asset.id, publish_and_share(project, asset.id)

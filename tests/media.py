@@ -116,3 +116,17 @@ def concat_list_disguised(path: Path, points_at: Path) -> Path:
     quoted = "'" + str(points_at).replace("'", "'\\''") + "'"
     path.write_text(f"ffconcat version 1.0\nfile {quoted}\nfile {points_at.name!r}\n")
     return path
+
+
+def programme_video(path: Path, text: str, seconds: float = 8, tone_hz: int = 3000) -> Path:
+    """Audio description's programme (#21): `text` spoken at the start over a steady tone of `tone_hz` that
+    lasts the whole video, so that a narrow band-pass measures the programme apart from any voice added later."""
+    wav = speech_wav(path.with_suffix(".wav"), text)
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}", "-i", str(wav),
+            "-f", "lavfi", "-i", f"sine=frequency={tone_hz}:sample_rate=48000:duration={seconds}",
+            "-filter_complex", "[1:a]aresample=48000,apad[s];[2:a]volume=0.3[t];"
+                               "[s][t]amix=inputs=2:normalize=0:duration=longest[a]",
+            "-map", "0:v", "-map", "[a]", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", str(path))
+    wav.unlink()
+    return path

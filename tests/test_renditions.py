@@ -81,9 +81,14 @@ def test_landscape_master(tmp_path: Path) -> None:
     master = (job.out_dir / "hls" / "master.m3u8").read_text()
     variants = re.findall(r"#EXT-X-STREAM-INF:(.*)\n(.*)", master)
     assert [uri for _, uri in variants] == ["720p/stream.m3u8", "480p/stream.m3u8", "360p/stream.m3u8"]
+    # The sound is one audio rendition every variant names (#21): a variant's figures add its bit rate.
+    assert '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES' in master
+    audio_peak, audio_average = hls.measured_bandwidth(job.out_dir / "hls" / "audio" / "stream.m3u8")
+    assert 0 < audio_average <= audio_peak
     for attributes, uri in variants:
         peak, average = hls.measured_bandwidth(job.out_dir / "hls" / uri)
-        assert f"BANDWIDTH={peak}," in attributes and f"AVERAGE-BANDWIDTH={average}," in attributes
+        assert f"BANDWIDTH={peak + audio_peak}," in attributes
+        assert f"AVERAGE-BANDWIDTH={average + audio_average}," in attributes and 'AUDIO="audio"' in attributes
         assert re.search(r'CODECS="avc1\.6400[0-9a-f]{2},mp4a\.40\.2"', attributes)
         assert "FRAME-RATE=30.000" in attributes
         media = (job.out_dir / "hls" / uri).read_text()

@@ -11,18 +11,20 @@ a connection or a row.
   flags.py     the review gate: flag states, how each track was approved (#15)
   queue.py     the review queue's figures, kept in step with every write that changes them (#20)
   jobs.py      the distributed mode's jobs (JobBook)
+  descriptions.py  audio description tracks and their revisions (#21)
 """
 
 from __future__ import annotations
 
 from pipeline.catalog.assets import TRANSITIONS, transition
 from pipeline.catalog.captions import Captions
+from pipeline.catalog.descriptions import Descriptions
 from pipeline.catalog.flags import Gate
 from pipeline.catalog.links import Links
 from pipeline.catalog.store import now
 
 
-class Catalog(Captions, Links, Gate):
+class Catalog(Captions, Descriptions, Links, Gate):
     """All of the catalog's records, on one engine."""
 
 

@@ -178,6 +178,32 @@ review_queue = sa.Table(
     sa.Column("changes_note", sa.Text),
 )
 
+# Migration issue21: audio description (#21): a descriptions track per asset and language, its revisions (the
+# same shape as caption_revisions: a cue's end is its start plus the time the voice takes to speak it) and its
+# approval. Kept apart from the caption tables, so that nothing that reads captions mistakes one for the other.
+descriptions = sa.Table(
+    "descriptions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # draft or approved
+    sa.Column("reviewer", sa.Text),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_revision", sa.Integer),
+)
+
+description_revisions = sa.Table(
+    "description_revisions", META,
+    sa.Column("asset_id", sa.String(32), sa.ForeignKey("assets.id"), primary_key=True),
+    sa.Column("language", sa.String(16), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("cues", sa.Text, nullable=False),  # JSON: [[start_ms, end_ms, text, id], ...]
+    sa.Column("cues_changed", sa.Integer),
+)
+
 share_links = sa.Table(
     "share_links", META,
     sa.Column("id", sa.String(32), primary_key=True),
@@ -269,9 +295,16 @@ def _migration_issue20_queue(conn: Connection) -> None:
     review_queue.create(conn, checkfirst=True)
 
 
+def _migration_issue21(conn: Connection) -> None:
+    """Audio description (#21): descriptions tracks and their revisions; checks first, like #17's."""
+    descriptions.create(conn, checkfirst=True)
+    description_revisions.create(conn, checkfirst=True)
+
+
 # Append new migrations; never edit one that has shipped.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
                                                          _migration_issue15, _migration_issue15_gate,
                                                          _migration_issue19,
                                                          _migration_issue17,
-                                                         _migration_issue20_queue)
+                                                         _migration_issue20_queue,
+                                                         _migration_issue21)

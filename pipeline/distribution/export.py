@@ -4,6 +4,7 @@
   PowerPoint can switch it on), tagged with its ISO 639-2 language;
 - video-captions-on-picture.mp4: the burned-in copy (distribution/burnin.py), made if missing, for players
   that cannot show captions;
+- video-with-audio-description.mp4 and descriptions.<lang>.vtt, where approved audio description exists (#21);
 - captions.<lang>.vtt and .srt, transcript.txt, poster.jpg;
 - index.html: plays the MP4 from file:// with the captions. Chromium refuses a <track> file next to a page
   opened from file:// (each file is its own origin), so the page carries the WebVTT in a data: URL;
@@ -33,16 +34,13 @@ from pipeline.distribution import burnin
 from pipeline.errors import PipelineError, UsageError
 from pipeline.media import encode, ffmpeg
 from pipeline.models import Asset, CaptionState, CaptionTrack, Cue, RenditionKind
+from pipeline.stages.playlists import ISO_639_2
 
 _PAGES = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "web" / "templates")),
                      autoescape=select_autoescape())
 SOFT = "video-with-captions.mp4"
 BURNED = "video-captions-on-picture.mp4"
-# ISO 639-1 (the catalog's codes) to ISO 639-2/T, which MP4 language tags use; others are tagged "und".
-ISO_639_2 = {"en": "eng", "cy": "cym", "gd": "gla", "ga": "gle", "fr": "fra", "de": "deu", "es": "spa",
-             "it": "ita", "pt": "por", "pl": "pol", "ro": "ron", "lt": "lit", "uk": "ukr", "ru": "rus",
-             "tr": "tur", "ar": "ara", "ur": "urd", "pa": "pan", "bn": "ben", "gu": "guj", "hi": "hin",
-             "ta": "tam", "so": "som", "zh": "zho", "nl": "nld", "sv": "swe", "da": "dan", "nb": "nob"}
+DESCRIBED = "video-with-audio-description.mp4"  # the described soundtrack (#21), where descriptions are approved
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,7 @@ def export(settings: Settings, catalog: Catalog, asset: Asset, folder: Path,
     if burned is not None:
         _copy(out_dir / burned.path, folder / BURNED)
         files["burned"] = BURNED
+    files.update(_described(settings, catalog, asset, folder))
     poster = next((r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.POSTER), None)
     if poster is not None and (out_dir / poster.path).is_file():
         _copy(out_dir / poster.path, folder / "poster.jpg")
@@ -126,6 +125,22 @@ def export(settings: Settings, catalog: Catalog, asset: Asset, folder: Path,
     fsutil.write_text(folder / "approval.json", _record(asset, track, folder, names))
     return ExportResult(asset.id, folder, (*names, "approval.json"), track.reviewer or "unknown",
                         track.approved_at or now())
+
+
+def _described(settings: Settings, catalog: Catalog, asset: Asset, folder: Path) -> dict[str, str]:
+    """The described MP4 and the descriptions' WebVTT, where approved descriptions exist (#21)."""
+    from pipeline.descriptions import deliver  # here: publish imports deliver, and export only needs it here
+
+    deliver.make_all(settings, catalog, asset)
+    out_dir, copied = settings.output_dir / asset.id, {}
+    for r in catalog.renditions(asset.id):
+        if r.kind is RenditionKind.DESCRIBED:
+            copied["described"] = DESCRIBED
+            _copy(out_dir / r.path, folder / DESCRIBED)
+        elif r.kind is RenditionKind.DESCRIPTIONS:
+            copied["descriptions"] = r.path.replace("descriptions_", "descriptions.")
+            _copy(out_dir / r.path, folder / copied["descriptions"])
+    return copied
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import Settings
+from pipeline.descriptions import deliver
 from pipeline.distribution import burnin, share
 from pipeline.distribution.keys import asset_prefix
 from pipeline.errors import PipelineError, StorageError, UsageError
@@ -56,7 +57,7 @@ def publishable_files(out_dir: Path, catalog: Catalog, asset_id: str) -> list[Pa
     for rendition in catalog.renditions(asset_id):
         if rendition.kind is RenditionKind.PROXY:  # for the editor only: it may be the master's own streams
             continue
-        if rendition.kind is RenditionKind.HLS:
+        if rendition.kind in (RenditionKind.HLS, RenditionKind.AUDIO):
             variant = (out_dir / rendition.path).parent
             wanted.append(variant / "init.mp4")
             wanted.extend(path for _, path in hls.media_segments(out_dir / rendition.path))
@@ -183,6 +184,7 @@ def _publish(settings: Settings, catalog: Catalog, store: ObjectStore, asset: As
     # The caption and ladder tasks of the distributed mode write the playlists at once (#19): written whole here.
     playlists.rebuild(out_dir, catalog, asset.id)
     burnin.burn_in(settings, catalog, asset, on_burn_in)
+    deliver.make_all(settings, catalog, asset)  # approved descriptions: current; any others: withdrawn (#21)
     files = publishable_files(out_dir, catalog, asset.id)
     if not asset.publication:
         catalog.set_publication(asset.id, secrets.token_hex(8))

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -33,13 +34,13 @@ from pipeline.config import MAX_LINK_SECONDS, Settings
 from pipeline.distribution.keys import asset_prefix
 from pipeline.durations import format_duration
 from pipeline.errors import StorageError, UsageError
-from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, RenditionKind, ShareLink
+from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Rendition, RenditionKind, ShareLink
 from pipeline.stages import playlists
 from pipeline.storage.embedded import EmbeddedStorage
 from pipeline.storage.objects import ObjectStore
 
 SHARES = "shares"
-HLS_JS = "hls-1.7.4.light.min.js"
+HLS_JS = "hls-1.7.4.min.js"  # the full build: the light one has no alternate audio renditions (#21)
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 _PAGES = Environment(loader=FileSystemLoader(str(STATIC.parent / "templates")), autoescape=select_autoescape())
 _NO_STORE = "private, no-store"
@@ -135,13 +136,15 @@ def _signed_media_playlist(text: str, folder_key: str, address: Callable[[str], 
 
 
 def _signed_master_playlist(text: str, variant_address: Callable[[str], str]) -> str:
-    """The master playlist pointing at this link's signed variant playlists. Captions come from the page's
-    <track> element, so the subtitles group is left out."""
+    """The master playlist pointing at this link's signed variant and audio playlists. Captions come from the
+    page's <track> element, so the subtitles group is left out."""
     lines = []
     for line in text.splitlines():
         if line.startswith("#EXT-X-MEDIA:TYPE=SUBTITLES"):
             continue
-        if line.startswith("#EXT-X-STREAM-INF:"):
+        if line.startswith("#EXT-X-MEDIA:TYPE=AUDIO"):
+            line = re.sub(r'URI="([^"]*)"', lambda m: f'URI="{variant_address(m.group(1))}"', line)
+        elif line.startswith("#EXT-X-STREAM-INF:"):
             line = line.replace(',SUBTITLES="subs"', "")
         elif line and not line.startswith("#"):
             line = variant_address(line)
@@ -151,11 +154,11 @@ def _signed_master_playlist(text: str, variant_address: Callable[[str], str]) ->
 
 def _upload_playlists(out_dir: Path, asset: Asset, catalog: Catalog, store: ObjectStore, folder: str,
                       prefix: str, address: Callable[[str], str]) -> str | None:
-    variants = [r for r in catalog.renditions(asset.id) if r.kind is RenditionKind.HLS]
-    if not variants:
+    renditions = catalog.renditions(asset.id)
+    if not any(r.kind is RenditionKind.HLS for r in renditions):
         return None
     names = {}
-    for variant in variants:
+    for variant in (r for r in renditions if r.kind in (RenditionKind.HLS, RenditionKind.AUDIO)):
         rung_dir = str(Path(variant.path).parent)
         name = f"{Path(rung_dir).name}.m3u8"
         text = _signed_media_playlist((out_dir / variant.path).read_text(encoding="utf-8"), f"{prefix}/{rung_dir}",
@@ -166,6 +169,19 @@ def _upload_playlists(out_dir: Path, asset: Asset, catalog: Catalog, store: Obje
     signed = _signed_master_playlist(master, lambda uri: address(f"{folder}/{names[uri]}"))
     store.put_bytes(f"{folder}/master.m3u8", signed.encode(), content_type=hls_type(), cache_control=_NO_STORE)
     return address(f"{folder}/master.m3u8")
+
+
+def _descriptions(renditions: list[Rendition], prefix: str, address: Callable[[str], str]) -> dict[str, Any] | None:
+    """What the page's "Audio description" switch needs (#21), or None when no approved descriptions exist
+    (the page then says none are available). Only approved descriptions are renditions (descriptions/deliver.py)."""
+    vtt_file = next((r for r in renditions if r.kind is RenditionKind.DESCRIPTIONS), None)
+    if vtt_file is None:
+        return None
+    language = vtt_file.name.removeprefix("described-").removesuffix("-vtt")
+    mp4 = next((r for r in renditions if r.kind is RenditionKind.DESCRIBED and r.name.startswith(
+        f"described-{language}")), None)
+    return {"label": f"{playlists.language_name(language)}, described", "language": language,
+            "vtt": address(f"{prefix}/{vtt_file.path}"), "mp4": address(f"{prefix}/{mp4.path}") if mp4 else None}
 
 
 def hls_type() -> str:
@@ -255,7 +271,8 @@ def _write_share(settings: Settings, catalog: Catalog, store: ObjectStore, asset
             track and track.state is CaptionState.NO_SPEECH),
         reviewer=track.reviewer if track and settings.publish.show_reviewer_name else None,
         player_url=address(_ensure_player_script(store)), unchecked=_unchecked(catalog, track),
-        expires_at=None if settings.publish.public_base_url else expires_at, timestamp=vtt.timestamp)
+        expires_at=None if settings.publish.public_base_url else expires_at, timestamp=vtt.timestamp,
+        descriptions=_descriptions(renditions, prefix, address))
     page_key = f"{folder}/index.html"
     store.put_bytes(page_key, page.encode(), content_type="text/html; charset=utf-8", cache_control=_NO_STORE)
     return _Written(address(page_key), address(f"{prefix}/{video.path}"), captions_url)

@@ -169,9 +169,11 @@ def proxy_encode_args(master: Path, found: Probe, target: Path, settings: Transc
     return ffmpeg.compile_args(output)
 
 
-def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings) -> list[str]:
-    """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding."""
-    output = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS).output(
+def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings, stream: str | None = None) -> list[str]:
+    """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding: every stream,
+    or only `stream` ("v:0": the picture of a variant; "a:0": the sound, its own rendition since #21)."""
+    source = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS)
+    output = (source[stream] if stream else source).output(
         ffmpeg.input_url(folder / "stream.m3u8"), c="copy", f="hls", hls_time=settings.hls_segment_seconds,
         hls_playlist_type="vod", hls_segment_type="fmp4", hls_fmp4_init_filename="init.mp4",
         hls_segment_filename=str(folder / "segment_%05d.m4s"), hls_flags="independent_segments",

@@ -2,8 +2,8 @@
 
 ffmpeg writes each rung's media playlist and segments; the master playlist is written here so that it can say
 what the segments really hold: BANDWIDTH is the peak segment bit rate, AVERAGE-BANDWIDTH the mean (both
-measured from the files), and a SUBTITLES group is added whenever captions exist. It is rebuilt whenever the
-captions change.
+measured from the files), a SUBTITLES group is added whenever captions exist, and an AUDIO group holds the
+programme's sound and, once approved, the described soundtrack (#21). It is rebuilt whenever they change.
 """
 
 from __future__ import annotations
@@ -25,6 +25,23 @@ class Variant:
     average_bandwidth: int
     codecs: str
     frame_rate: float
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """An EXT-X-MEDIA TYPE=AUDIO rendition of the "audio" group: the programme's sound (the default), or the
+    described soundtrack (#21), which players offer but never pick by themselves."""
+
+    uri: str
+    language: str
+    name: str
+    default: bool
+    bandwidth: int
+    average_bandwidth: int
+    characteristics: str = ""  # e.g. "public.accessibility.describes-video"
+
+
+DESCRIBES_VIDEO = "public.accessibility.describes-video"
 
 
 @dataclass(frozen=True)
@@ -63,16 +80,26 @@ def measured_bandwidth(playlist: Path) -> tuple[int, int]:
     return math.ceil(peak), math.ceil(average)
 
 
-def master_playlist(variants: list[Variant], subtitles: list[SubtitleTrack]) -> str:
+def master_playlist(variants: list[Variant], subtitles: list[SubtitleTrack],
+                    audio: list[AudioTrack] | None = None) -> str:
+    """With `audio`, the variants are pictures only and each names the "audio" group; their BANDWIDTH then
+    adds the group's largest rendition, as RFC 8216 4.3.4.2 asks (the figures of what a player really fetches)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for sound in audio or []:
+        flag = "YES" if sound.default else "NO"
+        extra = f',CHARACTERISTICS="{sound.characteristics}"' if sound.characteristics else ""
+        lines.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="{sound.name}",LANGUAGE="{sound.language}",'
+                     f'DEFAULT={flag},AUTOSELECT={flag}{extra},CHANNELS="2",URI="{sound.uri}"')
     for index, track in enumerate(subtitles):
         default = "YES" if index == 0 else "NO"
         lines.append(f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="{track.name}",LANGUAGE="{track.language}",'
                      f'DEFAULT={default},AUTOSELECT=YES,FORCED=NO,URI="{track.uri}"')
-    group = ',SUBTITLES="subs"' if subtitles else ""
+    groups = (',AUDIO="audio"' if audio else "") + (',SUBTITLES="subs"' if subtitles else "")
+    peak = max((t.bandwidth for t in audio or []), default=0)
+    mean = max((t.average_bandwidth for t in audio or []), default=0)
     for v in sorted(variants, key=lambda v: v.bandwidth, reverse=True):
-        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},AVERAGE-BANDWIDTH={v.average_bandwidth},"
-                     f'RESOLUTION={v.width}x{v.height},CODECS="{v.codecs}",FRAME-RATE={v.frame_rate:.3f}{group}')
+        lines.append(f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth + peak},AVERAGE-BANDWIDTH={v.average_bandwidth + mean},"
+                     f'RESOLUTION={v.width}x{v.height},CODECS="{v.codecs}",FRAME-RATE={v.frame_rate:.3f}{groups}')
         lines.append(v.uri)
     return "\n".join(lines) + "\n"
 

@@ -110,27 +110,43 @@ def _newer(path: Path, than: Path) -> bool:
     return path.is_file() and path.stat().st_mtime_ns >= than.stat().st_mtime_ns
 
 
+AUDIO_DIR = "audio"  # hls/audio/: the programme's sound, one rendition every variant refers to (#21)
+
+
 def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]], limits: ffmpeg.Limits) -> list[Rendition]:
+    """The variants as pictures only, and the sound once as an audio rendition (from the top rung's MP4: every
+    rung's sound is the same encode), so that an alternate soundtrack such as the described one (#21) can be
+    offered beside it in the master playlist."""
     settings = job.settings.transcode
     hls_dir = job.out_dir / playlists.HLS_DIR
-    if not all(_newer(hls_dir / rung.name / "stream.m3u8", mp4) for rung, mp4 in encoded):
+    audio = bool(job.asset.has_audio)
+    folders: list[tuple[str, Path, str | None]] = [(rung.name, mp4, "v:0" if audio else None) for rung, mp4 in encoded]
+    if audio:
+        folders.append((AUDIO_DIR, encoded[0][1], "a:0"))
+    if not all(_newer(hls_dir / name / "stream.m3u8", mp4) for name, mp4, _ in folders):
         with fsutil.atomic_dir(hls_dir) as folder:
-            for rung, mp4 in encoded:
-                (folder / rung.name).mkdir()
-                ffmpeg.run(encode.hls_args(mp4, folder / rung.name, settings), what=f"{mp4.name}: HLS packaging",
+            for name, mp4, only in folders:
+                (folder / name).mkdir()
+                ffmpeg.run(encode.hls_args(mp4, folder / name, settings, only), what=f"{mp4.name}: HLS packaging",
                            timeout_s=settings.timeout_seconds, limits=limits)
-    variants = []
+    made = []
     for rung, mp4 in encoded:
         relative = f"{playlists.HLS_DIR}/{rung.name}/stream.m3u8"
         peak, average = hls.measured_bandwidth(job.out_dir / relative)
         stream = ffmpeg.video_stream(mp4)
         size = sum(f.stat().st_size for f in (hls_dir / rung.name).iterdir())
         codecs = hls.avc_codec(stream.profile, stream.level)
-        if job.asset.has_audio:
+        if audio:  # RFC 8216 4.3.4.2: CODECS names the audio rendition's codec too
             codecs += f",{hls.AAC_LC}"
-        variants.append(Rendition(job.asset.id, f"hls-{rung.name}", RenditionKind.HLS, relative, rung.width,
-                                  rung.height, size, codecs, stream.fps, peak, average))
-    return variants
+        made.append(Rendition(job.asset.id, f"hls-{rung.name}", RenditionKind.HLS, relative, rung.width,
+                              rung.height, size, codecs, stream.fps, peak, average))
+    if audio:
+        relative = f"{playlists.HLS_DIR}/{AUDIO_DIR}/stream.m3u8"
+        peak, average = hls.measured_bandwidth(job.out_dir / relative)
+        size = sum(f.stat().st_size for f in (hls_dir / AUDIO_DIR).iterdir())
+        made.append(Rendition(job.asset.id, playlists.MAIN_AUDIO, RenditionKind.AUDIO, relative, 0, 0, size,
+                              hls.AAC_LC, None, peak, average))
+    return made
 
 
 def _images(job: Job, top: Path, duration_ms: int, limits: ffmpeg.Limits) -> list[Rendition]:

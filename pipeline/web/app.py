@@ -37,7 +37,7 @@ from pipeline.review import decisions as review
 from pipeline.review import editing
 from pipeline.stages import transcode
 from pipeline.storage import open_store
-from pipeline.web import api, api_gate
+from pipeline.web import api, api_descriptions, api_gate
 from pipeline.web.limits import BodyLimit
 from pipeline.web.security import SESSION_COOKIE, Guard
 
@@ -147,6 +147,7 @@ def create_app(settings: Settings, catalog: Catalog, host: str = "127.0.0.1") ->
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_gate.router(settings, catalog))  # first: its approve route is the one served
     app.include_router(api.router(settings, catalog))
+    app.include_router(api_descriptions.router(settings, catalog))
 
     def page(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
         return TEMPLATES.TemplateResponse(request, name, {"csrf_token": guard.csrf_token, **context})

@@ -6,6 +6,7 @@
 import {createApi, detail} from "./api.js";
 import {installComments} from "./comments.js";
 import * as Cues from "./cues.js";
+import {installDescriptions} from "./descriptions.js";
 import {installFind} from "./find.js";
 import * as Flags from "./flags.js";
 import {installGate, observing} from "./gate.js";
@@ -249,6 +250,12 @@ $("reviewer-name").addEventListener("input", (event) => {
   event.target.removeAttribute("aria-invalid");
   if (state.dirty) saving.unsaved();
 });
+
+// Audio description (issue #21): its own panel, state and saves, on an api without the captions' observer.
+installDescriptions(document, {api: createApi({assetId: DATA.asset.id, language: DATA.language,
+                                               csrf: document.querySelector('meta[name="csrf-token"]').content}),
+                               assetId: DATA.asset.id, language: DATA.language, video,
+                               durationMs: DATA.asset.duration_ms || 0, autosaveMs: DATA.autosave_ms});
 
 $("pause-typing").checked = localStorage.getItem("pause-typing") === "1";
 $("pause-typing").addEventListener("change", (event) => {
