@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import platform
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -26,7 +26,7 @@ PARTS = {"editor": "scale_editor", "queue": "scale_queue", "run": "scale_run"}
 
 
 def machine() -> str:
-    cpus = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    cpus = os.cpu_count()
     with open("/proc/meminfo") as meminfo:
         kib = int(meminfo.readline().split()[1])
     return f"{platform.machine()}, {cpus} CPUs, {round(kib / 2**20)} GiB, Python {platform.python_version()}"
