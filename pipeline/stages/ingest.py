@@ -16,7 +16,7 @@ from pipeline import fsutil
 from pipeline.catalog import Catalog
 from pipeline.config import LimitSettings, Settings
 from pipeline.errors import MediaError
-from pipeline.media import ffmpeg, pin, sniff
+from pipeline.media import ffmpeg, packets, pin, sniff
 from pipeline.models import Asset, Probe
 from pipeline.stages.job import Job
 
@@ -113,14 +113,14 @@ def validate(master: Path, settings: Settings) -> Probe:
     contained = ffmpeg.Limits(memory_bytes=limits.ffmpeg_memory_mb * 2**20)
     timeout, longest = settings.transcode.timeout_seconds, limits.max_duration_minutes * 60_000
     # One ffprobe reads the header and every packet (#20); the checks still run in the order above.
-    seen = ffmpeg.inspect(master, timeout_s=timeout, limits=contained, max_duration_ms=longest)
+    seen = packets.inspect(master, timeout_s=timeout, limits=contained, max_duration_ms=longest)
     if seen.info is None:  # the read failed or was stopped: the header's own reading says why, as before
         found = ffmpeg.probe(master, max_streams=limits.max_streams, limits=contained,
                              max_long_side=limits.max_long_side)
     else:
         found = ffmpeg.describe(master, seen.info, limits.max_streams, limits.max_long_side)
     check_limits(master, found, limits)
-    ffmpeg.complete(seen, timeout, longest)
+    packets.complete(seen, timeout, longest)
     return found
 
 
