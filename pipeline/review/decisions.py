@@ -19,6 +19,7 @@ from pipeline.captions import quality, vtt
 from pipeline.catalog import Catalog, now
 from pipeline.catalog.flags import ApprovalRecord
 from pipeline.config import Settings
+from pipeline.descriptions import speech
 from pipeline.errors import ConflictError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, CaptionTrack, Revision
 from pipeline.review import editing, flags, waveform
@@ -326,6 +327,8 @@ def prepare_workspace(settings: Settings, catalog: Catalog) -> list[str]:
                     editing.repair(settings, catalog, asset, track.language)
             if asset.state is AssetState.AWAITING_REVIEW:
                 waveform.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
+            if asset.state in editing.REVIEWABLE:  # the audio description panel's gaps in speech (#21)
+                speech.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
         except (PipelineError, OSError) as exc:
             log.warning("asset %s could not be prepared for review: %s", asset.id, exc, exc_info=True)
             problems.append(f"{fsutil.display_name(Path(asset.source))} ({asset.id}): {exc}")
