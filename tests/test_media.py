@@ -70,7 +70,11 @@ def test_transcode_strips_metadata_and_writes_faststart_mp4_and_hls(tmp_path: Pa
     assert "RESOLUTION=426x240" in (job.out_dir / "hls" / "master.m3u8").read_text()
     assert progress[0] == 0.0 and progress[-1] == 1.0 and progress == sorted(progress)
     assert not list(job.out_dir.rglob("*.partial*"))
-    assert sorted(r.kind for r in job.catalog.renditions(job.asset.id)) == ["hls", "mp4", "poster", "thumbnail"]
+    # The sound is its own HLS rendition since #21: the rung's segments hold the picture only.
+    assert sorted(r.kind for r in job.catalog.renditions(job.asset.id)) == ["audio", "hls", "mp4", "poster",
+                                                                             "thumbnail"]
+    assert [s["codec_type"] for s in ffprobe(job.out_dir / "hls" / "240p" / "init.mp4")["streams"]] == ["video"]
+    assert [s["codec_type"] for s in ffprobe(job.out_dir / "hls" / "audio" / "init.mp4")["streams"]] == ["audio"]
 
 
 def test_video_without_audio_gives_video_only_rendition(tmp_path: Path) -> None:

@@ -135,6 +135,7 @@ def save_changes(settings: Settings, catalog: Catalog, asset: Asset, language: s
     name = _author(author)
     speaker = voice(settings, asset)
     with editing.locked(settings.output_dir / asset.id):
+        speech.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
         track = catalog.description_track(asset.id, language)
         latest = catalog.description_revision(asset.id, language, track.revision) if track else _empty(asset,
                                                                                                         language)

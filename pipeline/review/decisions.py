@@ -20,6 +20,7 @@ from pipeline.catalog import queue as queue_figures
 from pipeline.catalog.flags import ApprovalRecord
 from pipeline.catalog.queue import Counts
 from pipeline.config import Settings
+from pipeline.descriptions import speech
 from pipeline.errors import ConflictError, NotFoundError, PipelineError, UsageError
 from pipeline.models import Asset, AssetState, Revision
 from pipeline.review import editing, figures, flags, waveform
@@ -393,6 +394,8 @@ def prepare_workspace(settings: Settings, catalog: Catalog) -> list[str]:
                 count_uncounted(settings, catalog, asset)
             if asset.state is AssetState.AWAITING_REVIEW:
                 waveform.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
+            if asset.state in editing.REVIEWABLE:  # the audio description panel's gaps in speech (#21)
+                speech.keep(settings.output_dir / asset.id, catalog, asset, settings.transcode.timeout_seconds)
         except (PipelineError, OSError) as exc:
             log.warning("asset %s could not be prepared for review: %s", asset.id, exc, exc_info=True)
             problems.append(f"{fsutil.display_name(Path(asset.source))} ({asset.id}): {exc}")
