@@ -1,11 +1,13 @@
-"""Where the programme has speech (#21): Silero voice activity detection (the caption stage's,
-captions/engines.speech_intervals) over the review proxy's sound, or the smallest MP4's for assets from before
-proxies. Kept next to the renditions (by `pipeline review`'s preparation and the first save of descriptions),
-because the editor asks for it on every load; reading never writes."""
+"""Where the programme has speech (#21): the caption stage's Silero voice activity detection, kept next to the
+renditions when the captions are made (`record`), because the editor asks for it on every load. For an asset
+captioned before that, it is measured over the review proxy's sound (or the smallest MP4's for assets from
+before proxies), streamed in chunks as the caption stage does (#20), and kept by `pipeline review`'s preparation
+and the first save of descriptions; reading never writes."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline import fsutil
@@ -14,6 +16,7 @@ from pipeline.media import ffmpeg
 from pipeline.models import Asset, RenditionKind
 
 NAME = "speech.json"
+CHUNK_MS = 60_000  # the voice activity detection's window over a long programme (as [captions] chunk_seconds)
 Intervals = list[tuple[int, int]]
 
 
@@ -38,7 +41,9 @@ def _measure(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> I
         return None
     from pipeline.captions import engines  # here: it loads the speech models' libraries
 
-    return sorted(engines.speech_intervals(ffmpeg.decode_audio(source, timeout_s=timeout_s)))
+    pieces = engines.chunks(ffmpeg.audio_blocks(source, engines.SAMPLE_RATE, timeout_s=timeout_s),
+                            CHUNK_MS)
+    return engines.merge_intervals(interval for chunk in pieces for interval in chunk.speech)
 
 
 def intervals(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> Intervals:
@@ -46,6 +51,11 @@ def intervals(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> 
     Reads only: the kept measurement, or one made now and not kept (like review/waveform.py's)."""
     found = _cached(out_dir)
     return found if found is not None else _measure(out_dir, catalog, asset, timeout_s) or []
+
+
+def record(out_dir: Path, found: Iterable[tuple[int, int]]) -> None:
+    """Keep the speech the caption stage heard, so that nothing decodes the sound again for it."""
+    fsutil.write_text(out_dir / NAME, json.dumps(sorted(found)))
 
 
 def keep(out_dir: Path, catalog: Catalog, asset: Asset, timeout_s: int) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline.captions import engines, guards, quality, segment, vtt
 from pipeline.catalog import now, queue
 from pipeline.config import CaptionSettings
+from pipeline.descriptions import speech as speech_file
 from pipeline.media import ffmpeg
 from pipeline.models import CaptionState, CaptionTrack, Cue
 from pipeline.review import figures, waveform
@@ -80,6 +81,7 @@ def caption(job: Job) -> None:
         words, model, engine = transcript.words, transcript.model, job.transcriber().engine
         detected, speech = transcript.detected_language, list(transcript.speech)
     waveform.keep_peaks(job.out_dir, meter.peaks())
+    speech_file.record(job.out_dir, speech or [])  # the audio description panel's gaps (#21)
     flagged = guards.flag_words(words, settings.glossary, speech)
     guards.write_words(job.out_dir / words_path(language), flagged)
     # Stored as the file will read back, so the revision and the file agree byte for byte in meaning.
