@@ -95,8 +95,7 @@ export function installComments(editor, api, saving) {
     openOn = new Map();
     for (const c of comments) if (!c.resolved_at) openOn.set(c.cue_id, [...(openOn.get(c.cue_id) ?? []), c]);
     renderList();
-    list.querySelectorAll(".cue").forEach((row) => shown.delete(row));
-    render(editor.state);
+    render(editor.state); // a row whose open comments are the ones it shows is left as it is (#20)
   }
 
   function open(id) {

@@ -165,7 +165,7 @@ export function createView(page, {rules, durationMs}) {
   }
 
   // The rows in the order of `cues`: rows of cues gone are removed, new ones made, and only the rows out of
-  // order moved (the focus, which a move loses, is put back).
+  // order moved.
   function arrange(cues) {
     const wanted = new Set(cues.map((c) => c.id));
     for (const [id, row] of rows) if (!wanted.has(id)) { row.remove(); rows.delete(id); }
@@ -175,17 +175,11 @@ export function createView(page, {rules, durationMs}) {
       return rows.get(c.id);
     });
     const stay = new Set(longestRun(cues.map((c) => was.get(c.id) ?? -1)).map((i) => order[i]));
-    const active = page.activeElement;
-    const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
     let next = null;
     for (let i = order.length - 1; i >= 0; i--) {
       const row = order[i];
       if (!stay.has(row) || row.parentNode !== list) list.insertBefore(row, next);
       next = row;
-    }
-    if (active && active !== page.activeElement && list.contains(active)) {
-      active.focus({preventScroll: true});
-      if (caret) active.setSelectionRange(...caret);
     }
   }
 
@@ -193,6 +187,8 @@ export function createView(page, {rules, durationMs}) {
   // place or the states of its flags changed. Returns the positions of the rows drawn or renumbered.
   function renderCues(cues, flags = []) {
     const moved = cues.length !== shown.length || cues.some((c, i) => c.id !== shown[i].id);
+    const active = page.activeElement;
+    const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
     if (moved) arrange(cues);
     shown = cues;
     const byCue = Flags.byCue(cues, flags);
@@ -209,6 +205,11 @@ export function createView(page, {rules, durationMs}) {
       } else fillRow(item, cues, index, byCue[index], mine);
       touched.push(index);
     });
+    // A moved row loses the focus: back where it was, once every row says its new number.
+    if (moved && active && active !== page.activeElement && list.contains(active)) {
+      active.focus({preventScroll: true});
+      if (caret) active.setSelectionRange(...caret);
+    }
     return touched;
   }
 
