@@ -178,6 +178,7 @@ def test_the_api_pages_filters_and_keeps_the_unpaged_list(tmp_path: Path) -> Non
     assert isinstance(everything, list) and len(everything) == 9  # no parameters: the list of old, every field
     assert set(everything[0]) == {"id", "source", "state", "status", "duration_ms", "cues", "errors", "warnings",
                                   "flagged_words", "last_edited_by", "last_edited_at", "editor_url"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", everything[0]["last_edited_at"])  # as before
     pages = [client.get(f"/api/assets?limit=4&offset={n}").json() for n in (0, 4, 8)]
     assert sum((p["items"] for p in pages), []) == everything
     assert [(p["total"], p["page"], p["pages"], p["offset"], p["limit"]) for p in pages] == [
