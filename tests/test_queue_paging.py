@@ -178,6 +178,7 @@ def test_the_api_pages_filters_and_keeps_the_unpaged_list(tmp_path: Path) -> Non
     assert isinstance(everything, list) and len(everything) == 9  # no parameters: the list of old, every field
     assert set(everything[0]) == {"id", "source", "state", "status", "duration_ms", "cues", "errors", "warnings",
                                   "flagged_words", "last_edited_by", "last_edited_at", "editor_url"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", everything[0]["last_edited_at"])  # as before
     pages = [client.get(f"/api/assets?limit=4&offset={n}").json() for n in (0, 4, 8)]
     assert sum((p["items"] for p in pages), []) == everything
     assert [(p["total"], p["page"], p["pages"], p["offset"], p["limit"]) for p in pages] == [
@@ -224,3 +225,22 @@ def test_the_migration_back_fills_an_older_catalog(tmp_path: Path) -> None:
         db.executescript((Path(__file__).parent / "data" / "catalog-v1.sql").read_text())
     [entry] = Catalog.open(oldest).queue_slice().entries
     assert (entry.asset.id, entry.status, entry.tracks) == ("abababababab", review.Status.PROCESSING, ())
+
+
+def test_postgresql_keeps_the_same_figures_and_order(cluster: Any) -> None:
+    """The distributed mode's catalog (#8): the same rows, in Python's order of the source paths (PostgreSQL's
+    locale would put "a.mp4" before "B.mp4")."""
+    from tests.conftest import empty_database
+
+    empty_database(cluster.postgres_url)
+    catalog = Catalog.connect(cluster.postgres_url)
+    try:
+        for source in ("a.mp4", "B.mp4", "Ä.mp4", "b.mp4"):
+            asset = catalog.add_asset(source.encode().hex().ljust(64, "0"), source, 1)
+            catalog.set_state(asset.id, AssetState.PROCESSING)
+        first = catalog.queue_slice(review.Status.PROCESSING, 2, 0)
+        rest = catalog.queue_slice(review.Status.PROCESSING, 2, 2)
+        assert [e.asset.source for e in first.entries + rest.entries] == ["B.mp4", "a.mp4", "b.mp4", "Ä.mp4"]
+        assert (first.total, first.counts[review.Status.PROCESSING], first.counts[review.Status.FAILED]) == (4, 4, 0)
+    finally:
+        catalog.close()

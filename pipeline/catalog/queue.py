@@ -2,10 +2,12 @@
 status, the last edit and the changes note (review_queue); per caption track its cue count and the figures only
 the review layer can count on the cues, quality problems and open flagged words (caption_figures, `Counts`).
 
-Every catalog write that can change them calls `refresh` (the asset's row) in its own transaction: a new asset,
-every state change (assets.transition), a track put, a revision saved, changes requested, a flag set. A save
-that passes no `Counts` leaves them NULL ("not counted"): review/decisions.py counts those when `pipeline
-review` starts, and counts a page's uncounted rows as it reads them. A page of the queue is then two queries.
+Every catalog write that can change them updates them in its own transaction: a new asset and every state change
+(assets.transition) `refresh` the asset's row; a track put, a revision saved (with the `Counts` its caller
+counted on the cues saved), changes requested and a flag set update theirs too. A write that passes no `Counts`
+leaves them NULL ("not counted"): review/decisions.py counts those when `pipeline review` starts, and counts a
+page's uncounted tracks as it reads them, without writing. A page of the queue is then three queries. What a
+catalog held before these tables is filled when it is opened (`backfill`).
 """
 
 from __future__ import annotations

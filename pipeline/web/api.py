@@ -208,7 +208,9 @@ def _asset_row(r: review.QueueRow) -> dict[str, Any]:
     return {"id": r.asset.id, "source": r.asset.source, "state": r.asset.state.value, "status": r.status.value,
             "duration_ms": r.asset.duration_ms, "cues": r.cues, "errors": r.errors, "warnings": r.warnings,
             "flagged_words": r.flagged, "last_edited_by": r.last_author,
-            "last_edited_at": r.last_at.isoformat() if r.last_at else None, "editor_url": f"/assets/{r.asset.id}"}
+            # As FastAPI's encoder wrote it before this route built its JSON itself: "...T14:05:00.123000Z".
+            "last_edited_at": r.last_at.isoformat().replace("+00:00", "Z") if r.last_at else None,
+            "editor_url": f"/assets/{r.asset.id}"}
 
 
 def router(settings: Settings, catalog: Catalog) -> APIRouter:
