@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 from playwright.sync_api import Browser
 
+from pipeline.storage import sandbox
 from tests.conftest import free_storage_ports, make_project
 from tests.media import silent_video
 
@@ -80,8 +81,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
+        try:  # weed's graceful stop takes 15 s whatever it holds (pipeline/storage/sandbox.py, STOP_GRACE_S)
+            process.wait(timeout=sandbox.STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

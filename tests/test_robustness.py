@@ -20,7 +20,7 @@ from pipeline import config, fsutil, runner
 from pipeline.captions import vtt
 from pipeline.catalog import Catalog, now
 from pipeline.errors import MediaError
-from pipeline.media import ffmpeg, sniff
+from pipeline.media import ffmpeg, packets, sniff
 from pipeline.models import Asset, AssetState, CaptionState, CaptionTrack, Cue, Rendition, RenditionKind
 from pipeline.review import decisions as review
 from pipeline.review import editing
@@ -135,7 +135,7 @@ def test_ffprobe_itself_refuses_a_disguised_playlist(tmp_path: Path, maker: obje
     with pytest.raises(MediaError, match=r"disguised\.mp4: not a readable video"):
         ffmpeg.probe(disguised)
     with pytest.raises(MediaError, match=r"disguised\.mp4: damaged or incomplete"):
-        ffmpeg.check_complete(disguised)
+        packets.check_complete(disguised)
 
 
 @pytest.mark.parametrize(("head", "kind"), [

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,16 +170,30 @@ def proxy_encode_args(master: Path, found: Probe, target: Path, settings: Transc
     return ffmpeg.compile_args(output)
 
 
-def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings, stream: str | None = None) -> list[str]:
-    """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding: every stream,
-    or only `stream` ("v:0": the picture of a variant; "a:0": the sound, its own rendition since #21)."""
-    source = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS)
-    output = (source[stream] if stream else source).output(
+def _hls_output(source: Any, folder: Path, settings: TranscodeSettings, stream: str | None) -> Any:
+    return (source[stream] if stream else source).output(
         ffmpeg.input_url(folder / "stream.m3u8"), c="copy", f="hls", hls_time=settings.hls_segment_seconds,
         hls_playlist_type="vod", hls_segment_type="fmp4", hls_fmp4_init_filename="init.mp4",
         hls_segment_filename=str(folder / "segment_%05d.m4s"), hls_flags="independent_segments",
         map_metadata=-1)
-    return ffmpeg.compile_args(output)
+
+
+def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings, stream: str | None = None) -> list[str]:
+    """Repackage one rung's MP4 as an HLS media playlist with fMP4 segments, without re-encoding: every stream,
+    or only `stream` ("v:0": the picture of a variant; "a:0": the sound, its own rendition since #21)."""
+    return hls_many_args([(mp4, folder, stream)], settings)
+
+
+def hls_many_args(packages: Sequence[tuple[Path, Path, str | None]], settings: TranscodeSettings) -> list[str]:
+    """Several HLS media playlists (MP4, folder, stream as in hls_args) in one ffmpeg run: the ladder's
+    variants and its sound are packaged by one program launch, not one each (#20)."""
+    sources: dict[Path, Any] = {}
+    outputs = []
+    for mp4, folder, stream in packages:
+        if mp4 not in sources:
+            sources[mp4] = ffmpeg_python.input(ffmpeg.input_url(mp4), **ffmpeg.INPUT_OPTIONS)
+        outputs.append(_hls_output(sources[mp4], folder, settings, stream))
+    return ffmpeg.compile_args(ffmpeg_python.merge_outputs(*outputs))
 
 
 def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int, limits: ffmpeg.Limits) -> float:

@@ -322,14 +322,6 @@ def describe(path: Path, info: dict[str, Any], max_streams: int = MAX_STREAMS,
                  audio_codec=str(audio.get("codec_name", "")) if audio else "")
 
 
-def check_complete(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
-                   max_duration_ms: int | None = None) -> int:
-    """How long a master's packets run (ms), every packet read (media/packets.py)."""
-    from pipeline.media import packets  # it builds on this module
-
-    return packets.check_complete(path, timeout_s, limits, max_duration_ms)
-
-
 def _read_progress(stream: IO[str], duration_ms: int, on_progress: ProgressHook | None) -> None:
     for line in stream:
         key, _, value = line.strip().partition("=")

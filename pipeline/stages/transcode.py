@@ -125,10 +125,11 @@ def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]], limits: ffmp
         folders.append((AUDIO_DIR, encoded[0][1], "a:0"))
     if not all(_newer(hls_dir / name / "stream.m3u8", mp4) for name, mp4, _ in folders):
         with fsutil.atomic_dir(hls_dir) as folder:
-            for name, mp4, only in folders:
+            for name, _mp4, _only in folders:
                 (folder / name).mkdir()
-                ffmpeg.run(encode.hls_args(mp4, folder / name, settings, only), what=f"{mp4.name}: HLS packaging",
-                           timeout_s=settings.timeout_seconds, limits=limits)
+            ffmpeg.run(encode.hls_many_args([(mp4, folder / name, only) for name, mp4, only in folders], settings),
+                       what=f"{fsutil.display_name(job.master)}: HLS packaging", timeout_s=settings.timeout_seconds,
+                       limits=limits)
     made = []
     for rung, mp4 in encoded:
         relative = f"{playlists.HLS_DIR}/{rung.name}/stream.m3u8"
