@@ -50,12 +50,7 @@ class Captions(Assets):
             (caption_figures.c.asset_id == track.asset_id) & (caption_figures.c.language == track.language))).first()
         if kept is not None and track.revision is not None and kept.revision == track.revision:
             return
-        cues = track.cue_count
-        if track.revision is not None:
-            text = conn.execute(sa.select(caption_revisions.c.cues).where(
-                (caption_revisions.c.asset_id == track.asset_id) & (caption_revisions.c.language == track.language)
-                & (caption_revisions.c.number == track.revision))).scalar()
-            cues = len(json.loads(text)) if text is not None else cues
+        cues = queue.revision_cue_count(conn, track.asset_id, track.language, track.revision, track.cue_count)
         queue.put_figures(conn, track.asset_id, track.language, track.revision, cues, None)
 
     def caption_tracks(self, asset_id: str) -> list[CaptionTrack]:

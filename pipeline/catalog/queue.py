@@ -155,6 +155,19 @@ def refresh(conn: Connection, asset_id: str) -> None:
         conn.execute(review_queue.insert().values(asset_id=asset_id, **values))
 
 
+
+def revision_cue_count(conn: Connection, asset_id: str, language: str, revision: int | None,
+                       default: int | None) -> int:
+    """How many cues revision `revision` of a track holds; `default` (the track's cue count) for captions from
+    before revisions were kept, or a revision not found."""
+    if revision is not None:
+        text = conn.execute(sa.select(caption_revisions.c.cues).where(
+            (caption_revisions.c.asset_id == asset_id) & (caption_revisions.c.language == language)
+            & (caption_revisions.c.number == revision))).scalar()
+        if text is not None:
+            return len(json.loads(text))
+    return int(default or 0)
+
 def backfill(conn: Connection) -> None:
     """Figures for what the catalog held before it kept them, run each time it is opened, after the migrations
     (two queries when nothing is missing): a track without figures gets its cue count (its latest revision's, or
@@ -166,13 +179,8 @@ def backfill(conn: Connection) -> None:
                                     captions.c.cue_count).select_from(captions.outerjoin(caption_figures, missing))
                           .where(caption_figures.c.asset_id.is_(None))).all()
     for track in tracks:
-        cues = track.cue_count
-        if track.revision is not None:
-            text = conn.execute(sa.select(caption_revisions.c.cues).where(
-                (caption_revisions.c.asset_id == track.asset_id) & (caption_revisions.c.language == track.language)
-                & (caption_revisions.c.number == track.revision))).scalar()
-            cues = len(json.loads(text)) if text is not None else cues
-        put_figures(conn, track.asset_id, track.language, track.revision, int(cues or 0), None)
+        cues = revision_cue_count(conn, track.asset_id, track.language, track.revision, track.cue_count)
+        put_figures(conn, track.asset_id, track.language, track.revision, cues, None)
     unlisted = conn.execute(sa.select(assets.c.id).select_from(
         assets.outerjoin(review_queue, review_queue.c.asset_id == assets.c.id))
         .where(review_queue.c.asset_id.is_(None))).scalars().all()

@@ -99,14 +99,8 @@ def _conflict(catalog: Catalog, asset: Asset, language: str, start: Revision, la
     """The captions' 409 answer (review/editing.py), for descriptions."""
     between = [catalog.description_revision(asset.id, language, n) for n in range(start.number + 1,
                                                                                    latest.number + 1)]
-    blame = merging.last_changes([(r.number, r.author, r.cues) for r in between])
-    positions = {c.id: i for i, c in enumerate(merged, start=1)}
-    rows = []
-    for found in conflicts:
-        number, author = blame.get(found.id, (latest.number, latest.author))
-        rows.append({"id": found.id, "position": positions.get(found.id, 0), "base": merging.row(found.base),
-                     "mine": merging.row(found.mine), "theirs": merging.row(found.theirs),
-                     "theirs_author": author, "theirs_revision": number})
+    rows = merging.conflict_rows(conflicts, merged, [(r.number, r.author, r.cues) for r in between],
+                                 (latest.number, latest.author))
     return ConflictError(
         f"{latest.author} saved revision {latest.number} of the descriptions after the revision {start.number} you "
         f"started from, and you both changed {len(rows)} description{'s' if len(rows) != 1 else ''}: choose which "

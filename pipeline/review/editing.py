@@ -202,15 +202,8 @@ def _between(catalog: Catalog, asset: Asset, language: str, after: int, upto: in
 
 def _conflict(catalog: Catalog, asset: Asset, language: str, start: Revision, latest: Revision,
               conflicts: list[merging.Conflict], merged: list[Cue]) -> ConflictError:
-    blame = merging.last_changes([(r.number, r.author, r.cues) for r in _between(catalog, asset, language,
-                                                                                   start.number, latest.number)])
-    positions = {c.id: i for i, c in enumerate(merged, start=1)}
-    rows = []
-    for found in conflicts:
-        number, author = blame.get(found.id, (latest.number, latest.author))
-        rows.append({"id": found.id, "position": positions.get(found.id, 0), "base": merging.row(found.base),
-                     "mine": merging.row(found.mine), "theirs": merging.row(found.theirs),
-                     "theirs_author": author, "theirs_revision": number})
+    between = [(r.number, r.author, r.cues) for r in _between(catalog, asset, language, start.number, latest.number)]
+    rows = merging.conflict_rows(conflicts, merged, between, (latest.number, latest.author))
     where = ", ".join(f"caption {r['position']}" if r["position"] else "a caption they deleted" for r in rows[:5])
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
     return ConflictError(

@@ -186,3 +186,19 @@ def last_changes(revisions: Sequence[tuple[int, str, Sequence[Cue]]]) -> dict[st
 def row(cue: Cue | None) -> dict[str, object] | None:
     """A cue as the API sends it."""
     return None if cue is None else {"id": cue.id, "start_ms": cue.start_ms, "end_ms": cue.end_ms, "text": cue.text}
+
+
+def conflict_rows(conflicts: Sequence[Conflict], merged: Sequence[Cue],
+                  between: Sequence[tuple[int, str, Sequence[Cue]]],
+                  latest: tuple[int, str]) -> list[dict[str, object]]:
+    """Each conflict as a 409 answer lists it: its place in the merged list (0: deleted there), the three versions,
+    and whose change "theirs" is (the revision that last changed it among `between`, else `latest`)."""
+    blame = last_changes(between)
+    positions = {c.id: i for i, c in enumerate(merged, start=1)}
+    rows: list[dict[str, object]] = []
+    for found in conflicts:
+        number, author = blame.get(found.id, latest)
+        rows.append({"id": found.id, "position": positions.get(found.id, 0), "base": row(found.base),
+                     "mine": row(found.mine), "theirs": row(found.theirs),
+                     "theirs_author": author, "theirs_revision": number})
+    return rows
