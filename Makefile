@@ -13,7 +13,7 @@ PIP := $(BIN)/pip --disable-pip-version-check --quiet
 #   raw-audio fixtures; chromium: the browser tests drive Debian's Chromium through Playwright (Playwright cannot
 #   download its own browser here).
 #   unshare (util-linux, present on every Debian): runs the embedded storage in its own network namespace (#16).
-SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng sox chromium unshare
+SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng sox chromium unshare setpriv prlimit
 APT_PACKAGES := ffmpeg espeak-ng sox chromium util-linux
 
 # The distributed mode's services (#8), for its integration test: Redis and PostgreSQL from Debian (PostgreSQL's

@@ -47,9 +47,11 @@ if _LOG:
     _init = subprocess.Popen.__init__
     def _counted(self, args, *rest, **options):
         _init(self, args, *rest, **options)
-        first = args[0] if isinstance(args, (list, tuple)) else str(args).split()[0]
+        words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+        while words and os.path.basename(words[0]) in ("setpriv", "prlimit"):  # the wrappers that contain it
+            words = words[words.index("--") + 1:] if "--" in words else words[1:]
         with open(_LOG, "a", encoding="utf-8") as log:
-            log.write(os.path.basename(str(first)) + "\\n")
+            log.write(os.path.basename(words[0] if words else "?") + "\\n")
     subprocess.Popen.__init__ = _counted
 '''
 

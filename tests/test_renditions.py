@@ -170,6 +170,53 @@ def test_poster_is_not_black_and_thumbnail_is_small(tmp_path: Path) -> None:
     assert float(stats.strip()) > 40
 
 
+def _luma(image: Path) -> float:
+    stats = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i", f"movie={image},signalstats",
+                            "-show_entries", "frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
+                           capture_output=True, text=True, check=True).stdout
+    return float(stats.strip())
+
+
+def test_a_black_opening_sends_the_poster_further_in(tmp_path: Path) -> None:
+    """The encode's own poster (a third of the way in) is black here: it is looked for again in the MP4,
+    half-way, and the thumbnail is the same frame."""
+    master = tmp_path / "dark.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:s=320x240:r=25:d=5", "-f",
+                    "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-filter_complex", "[0][1]concat=n=2:v=1[v]",
+                    "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(master)],
+                   check=True)
+    job = run_transcode(tmp_path, master, ladder=[240], bitrates_kbps=[400])
+    assert _luma(job.out_dir / "poster.jpg") > 40
+    assert _luma(job.out_dir / "thumbnail.jpg") == pytest.approx(_luma(job.out_dir / "poster.jpg"), abs=3)
+
+
+def _playlists(folder: Path) -> dict[str, list[float]]:
+    return {str(p.relative_to(folder)): [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", p.read_text())]
+            for p in sorted(folder.glob("*/stream.m3u8"))}
+
+
+def test_an_output_folder_the_tee_muxer_cannot_name_gets_its_hls_from_the_mp4s(tmp_path: Path) -> None:
+    """HLS is written by the ladder's encode through the tee muxer (#20), whose slave list gives `:` `|` `[`
+    and quotes a meaning; under a folder named with one, a second run packages it from the MP4s, the same."""
+    master = phone_video(tmp_path / "talk.mp4", "640x360", seconds=9)
+    plain = run_transcode(tmp_path / "plain", master, ladder=[360, 240], bitrates_kbps=[800, 400])
+    odd_settings = tmp_path / "odd: [1|2]"
+    odd = run_transcode(odd_settings, master, ladder=[360, 240], bitrates_kbps=[800, 400])
+    assert ":" in str(odd.out_dir)
+    for job in (plain, odd):
+        hls_dir = job.out_dir / "hls"
+        assert set(_playlists(hls_dir)) == {"360p/stream.m3u8", "240p/stream.m3u8", "audio/stream.m3u8"}
+        for playlist in hls_dir.glob("*/stream.m3u8"):
+            assert playlist.read_text().rstrip().endswith("#EXT-X-ENDLIST")
+            for segment in re.findall(r"^(segment_\d{5}\.m4s)$", playlist.read_text(), re.M):
+                assert (playlist.parent / segment).stat().st_size > 0
+    for (name, ours), theirs in zip(_playlists(plain.out_dir / "hls").items(),
+                                    _playlists(odd.out_dir / "hls").values(), strict=True):
+        assert ours == pytest.approx(theirs, abs=0.05), name
+    assert (plain.out_dir / "hls" / "master.m3u8").read_text().count("#EXT-X-STREAM-INF") == 2
+    assert (odd.out_dir / "hls" / "master.m3u8").read_text().count("#EXT-X-STREAM-INF") == 2
+
+
 def test_subtitles_group_follows_the_captions(tmp_path: Path) -> None:
     job = run_transcode(tmp_path, phone_video(tmp_path / "talk.mp4", "640x360", seconds=3))
     assert "SUBTITLES" not in (job.out_dir / "hls" / "master.m3u8").read_text()

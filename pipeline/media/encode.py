@@ -2,7 +2,8 @@
 
 One process decodes the master once and encodes every rung: the decoded video is split, each branch scaled
 to its rung, and every rung gets the same forced keyframes (closed GOPs every `keyframe_seconds`), so the HLS
-variants switch cleanly. Only the first video and audio streams are mapped and all metadata and chapters are
+variants switch cleanly; the tee muxer writes each rung's packets as its MP4 and its HLS playlist, and a branch
+of the top rung's pictures gives the poster and the thumbnail (#20). Only the first video and audio streams are mapped and all metadata and chapters are
 dropped: phone footage carries the GPS position where it was filmed.
 """
 
@@ -51,18 +52,55 @@ def _number(value: Any) -> float:
         return -math.inf
 
 
-def measure_loudness(master: Path, settings: TranscodeSettings, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> Loudness:
-    """EBU R128 first pass over the master's first audio stream."""
-    graph = (ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)["a:0"]
-             .filter("loudnorm", I=settings.loudness_lufs, TP=settings.true_peak_dbtp, LRA=LOUDNESS_RANGE,
-                     print_format="json")
-             .output("-", f="null"))
-    stderr = ffmpeg.run(ffmpeg.compile_args(graph), what=f"{master.name}: loudness measurement",
-                        timeout_s=settings.timeout_seconds, loglevel="info", limits=limits)
+def _loudnorm_measure(settings: TranscodeSettings) -> dict[str, Any]:
+    return {"I": settings.loudness_lufs, "TP": settings.true_peak_dbtp, "LRA": LOUDNESS_RANGE,
+            "print_format": "json"}
+
+
+def loudness_output(settings: TranscodeSettings) -> list[str]:
+    """The first loudnorm pass as a further output of a command whose input 0 is the master (the captions'
+    decode, stages/caption.py), run at log level info; keep_loudness reads what it printed."""
+    graph = ":".join(f"{key}={value}" for key, value in _loudnorm_measure(settings).items())
+    return ["-map", "0:a:0", "-filter:a", f"loudnorm={graph}", "-f", "null", "-"]
+
+
+# Measurements by the master's identity and the target, so that a measurement made during the captions'
+# decode spares the ladder its own pass over the same pinned master in the same run (#20).
+_MEASURED: dict[tuple[tuple[int, int, int, int], float, float], Loudness] = {}
+_MEASURED_KEEP = 8
+
+
+def _measured_key(master: Path, settings: TranscodeSettings) -> tuple[tuple[int, int, int, int], float, float]:
+    return ffmpeg.identity(master), settings.loudness_lufs, settings.true_peak_dbtp
+
+
+def _parse_loudness(stderr: str) -> Loudness:
     found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
     data = json.loads(found.group(0)) if found else {}
     return Loudness(_number(data.get("input_i")), _number(data.get("input_tp")), _number(data.get("input_lra")),
                     _number(data.get("input_thresh")), _number(data.get("target_offset")))
+
+
+def keep_loudness(master: Path, settings: TranscodeSettings, stderr: str) -> None:
+    """Remember what a command with loudness_output measured, for measure_loudness."""
+    measured = _parse_loudness(stderr)
+    if math.isfinite(measured.input_thresh):  # a whole pass, not a stopped one
+        while len(_MEASURED) >= _MEASURED_KEEP:
+            del _MEASURED[next(iter(_MEASURED))]
+        _MEASURED[_measured_key(master, settings)] = measured
+
+
+def measure_loudness(master: Path, settings: TranscodeSettings, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> Loudness:
+    """EBU R128 first pass over the master's first audio stream, unless this run has measured it already."""
+    kept = _MEASURED.get(_measured_key(master, settings))
+    if kept is not None:
+        return kept
+    graph = (ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)["a:0"]
+             .filter("loudnorm", **_loudnorm_measure(settings))
+             .output("-", f="null"))
+    stderr = ffmpeg.run(ffmpeg.compile_args(graph), what=f"{master.name}: loudness measurement",
+                        timeout_s=settings.timeout_seconds, loglevel="info", limits=limits)
+    return _parse_loudness(stderr)
 
 
 def _encoder_options(rung: Rung, fps: float, settings: TranscodeSettings, nvenc: bool) -> dict[str, Any]:
@@ -78,9 +116,84 @@ def _encoder_options(rung: Rung, fps: float, settings: TranscodeSettings, nvenc:
             "sc_threshold": 0, "x264-params": "open-gop=0", **common}
 
 
+@dataclass(frozen=True)
+class Still:
+    """An image to write: where, how wide (None: the frame's own size) and at what JPEG quality (`-q:v`)."""
+
+    target: Path
+    width: int | None
+    quality: int
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The poster and its thumbnail made by the ladder's own encode (#20): the most representative of the
+    POSTER_FRAMES pictures of the top rung from `at_s`, written as every one of `stills`, its average luma
+    printed to `stats` (luma reads it)."""
+
+    at_s: float
+    stills: Sequence[Still]
+    stats: Path
+
+
+POSTER_FRAMES = 50  # the thumbnail filter's batch: the pictures it chooses the most representative among
+
+
+def _stills(frame: Any, stills: Sequence[Still], stats: Path) -> list[Any]:
+    """The outputs that write `frame` (a stream of pictures) as the thumbnail filter's choice, one per still."""
+    chosen = (frame.filter("thumbnail", n=POSTER_FRAMES).filter("signalstats")
+              .filter("metadata", mode="print", key="lavfi.signalstats.YAVG", file=str(stats)))
+    copies = chosen.filter_multi_output("split", len(stills)) if len(stills) > 1 else None
+    outputs = []
+    for index, still in enumerate(stills):
+        picture = copies.stream(index) if copies is not None else chosen
+        if still.width is not None:
+            picture = picture.filter("scale", still.width, -2)
+        outputs.append(picture.output(ffmpeg.input_url(still.target), vframes=1, **{"q:v": still.quality},
+                                      map_metadata=-1))
+    return outputs
+
+
+def luma(stats: Path) -> float:
+    """The average luma of the chosen frame, from the stats file of _stills (0 if none was written)."""
+    found = re.findall(r"YAVG=([\d.]+)", stats.read_text() if stats.exists() else "")
+    return float(found[-1]) if found else 0.0
+
+
+# Characters that the tee muxer's slave list reads as syntax (`|`, `[...]`, `key=value:key=value`, quoting).
+_TEE_SYNTAX = re.compile(r"[|\[\]:=\\']")
+
+
+def tee_safe(*paths: Path) -> bool:
+    """Whether these paths can be written into a tee muxer's slave list as they are; a folder whose name has
+    one of its special characters gets its HLS from the MP4s in a second run instead."""
+    return not any(_TEE_SYNTAX.search(str(path)) for path in paths)
+
+
+def _hls_slave(folder: Path, settings: TranscodeSettings, select: str) -> str:
+    """One tee slave: the `select`ed stream ("v" or "a") as an HLS media playlist with fMP4 segments, the same
+    options as _hls_output."""
+    options = {"f": "hls", "select": select, "hls_time": settings.hls_segment_seconds, "hls_playlist_type": "vod",
+               "hls_segment_type": "fmp4", "hls_fmp4_init_filename": "init.mp4",
+               "hls_segment_filename": folder / "segment_%05d.m4s", "hls_flags": "independent_segments"}
+    return "[" + ":".join(f"{key}={value}" for key, value in options.items()) + "]" + ffmpeg.input_url(
+        folder / "stream.m3u8")
+
+
+def _tee(path: Path, hls: Sequence[tuple[Path, str]], settings: TranscodeSettings) -> str:
+    """The tee muxer's slave list: the rung's MP4, and the same encoded packets as HLS playlists (#20)."""
+    slaves = [f"[f=mp4:movflags=+faststart]{ffmpeg.input_url(path)}"]
+    slaves += [_hls_slave(folder, settings, select) for folder, select in hls]
+    return "|".join(slaves)
+
+
 def ladder_args(master: Path, found: Probe, outputs: list[tuple[Rung, Path]], settings: TranscodeSettings,
-                loudness: Loudness | None, nvenc: bool) -> list[str]:
-    """One ffmpeg command: decode `master` once, write one progressive MP4 per rung."""
+                loudness: Loudness | None, nvenc: bool, hls: Sequence[Sequence[tuple[Path, str]]] | None = None,
+                frames: Frames | None = None) -> list[str]:
+    """One ffmpeg command: decode `master` once, write one progressive MP4 per rung. With `hls` (for each rung,
+    the folders and streams, "v" or "a", of its HLS playlists; every path tee_safe), the same run also writes
+    them through the tee muxer, so the ladder needs no second ffmpeg to package its HLS (#20); with `frames`,
+    it writes the poster and the thumbnail from the top rung's pictures too."""
     # Never past the probed duration and a margin (#16): a header that lies about the length cannot make the
     # transcode run on for hours; the margin covers streams that end a little after the container says.
     cap_s = found.duration_ms / 1000 * 1.1 + 5
@@ -105,11 +218,24 @@ def ladder_args(master: Path, found: Probe, outputs: list[tuple[Rung, Path]], se
     for index, (rung, path) in enumerate(outputs):
         scaled = (videos.stream(index).filter("scale", rung.width, rung.height).filter("setsar", "1")
                   .filter("format", "yuv420p"))
+        if index == 0 and frames is not None:  # the top rung's pictures, counted from its first
+            pictures = scaled.filter_multi_output("split", 2)
+            scaled = pictures.stream(0)
+            window = (pictures.stream(1).filter("setpts", "PTS-STARTPTS")
+                      .filter("trim", start=f"{frames.at_s:.3f}", duration=f"{POSTER_FRAMES / fps:.3f}"))
+            streams += _stills(window, frames.stills, frames.stats)
         parts = [scaled] + ([audios.stream(index)] if audios is not None else [])
         audio_options = ({"acodec": "aac", "b:a": f"{settings.audio_bitrate_kbps}k", "ac": 2}
                          if audios is not None else {"an": None})
+        if hls is None:
+            muxer: dict[str, Any] = {"f": "mp4", "movflags": "+faststart"}
+            target = ffmpeg.input_url(path)
+        else:  # the tee muxer cannot tell its encoders that MP4 wants the headers out of band: it is said here
+            muxer = {"f": "tee", "flags:v": "+global_header",
+                     **({"flags:a": "+global_header"} if audios is not None else {})}
+            target = _tee(path, hls[index], settings)
         streams.append(ffmpeg_python.output(
-            *parts, ffmpeg.input_url(path), f="mp4", movflags="+faststart", map_metadata=-1, map_chapters=-1,
+            *parts, target, map_metadata=-1, map_chapters=-1, **muxer,
             **_encoder_options(rung, fps, settings, nvenc), **audio_options))
     return ffmpeg.compile_args(ffmpeg_python.merge_outputs(*streams))
 
@@ -196,33 +322,52 @@ def hls_many_args(packages: Sequence[tuple[Path, Path, str | None]], settings: T
     return ffmpeg.compile_args(ffmpeg_python.merge_outputs(*outputs))
 
 
-def _poster_candidate(mp4: Path, at_s: float, target: Path, timeout_s: int, limits: ffmpeg.Limits) -> float:
-    """Write the most representative frame of a few seconds from `at_s`; return its average luma."""
+def _poster_candidate(mp4: Path, at_s: float, stills: Sequence[Still], timeout_s: int,
+                      limits: ffmpeg.Limits) -> float:
+    """Write the most representative frame of a few seconds from `at_s` as every one of `stills` (the poster
+    and its thumbnail from one run, #20); return its average luma."""
     with tempfile.TemporaryDirectory(prefix="pipeline-poster-") as tmp:
         stats = Path(tmp) / "stats.txt"
-        graph = (ffmpeg_python.input(ffmpeg.input_url(mp4), ss=f"{at_s:.3f}", **ffmpeg.INPUT_OPTIONS)["v:0"]
-                 .filter("thumbnail", n=50).filter("signalstats")
-                 .filter("metadata", mode="print", key="lavfi.signalstats.YAVG", file=str(stats))
-                 .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 3}, map_metadata=-1))
-        ffmpeg.run(ffmpeg.compile_args(graph), what=f"{mp4.name}: poster", timeout_s=timeout_s, limits=limits)
-        found = re.findall(r"YAVG=([\d.]+)", stats.read_text() if stats.exists() else "")
-        return float(found[-1]) if found else 0.0
+        frame = ffmpeg_python.input(ffmpeg.input_url(mp4), ss=f"{at_s:.3f}", **ffmpeg.INPUT_OPTIONS)["v:0"]
+        ffmpeg.run(ffmpeg.compile_args(ffmpeg_python.merge_outputs(*_stills(frame, stills, stats))),
+                   what=f"{mp4.name}: poster", timeout_s=timeout_s, limits=limits)
+        return luma(stats)
 
 
-def poster(mp4: Path, duration_ms: int, target: Path, timeout_s: int, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> None:
-    """A representative, non-black frame: tried a third of the way in, then half-way, then near the start."""
+POSTER_QUALITY = 3
+THUMBNAIL_QUALITY = 4
+
+
+POSTER_AT = (1 / 3, 1 / 2, 1 / 10, 0.0)  # where a poster is looked for, as fractions of the duration, in turn
+
+
+def poster_stills(target: Path, thumbnail: tuple[Path, int] | None = None) -> list[Still]:
+    """The poster at `target`, and with `thumbnail` (target, width) the same frame scaled down."""
+    stills = [Still(target, None, POSTER_QUALITY)]
+    if thumbnail is not None:
+        stills.append(Still(thumbnail[0], thumbnail[1], THUMBNAIL_QUALITY))
+    return stills
+
+
+def poster(mp4: Path, duration_ms: int, target: Path, timeout_s: int, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS,
+           thumbnail: tuple[Path, int] | None = None, tried: int = 0) -> None:
+    """A representative, non-black frame: tried a third of the way in, then half-way, then near the start
+    (POSTER_AT, less the first `tried` places, which the ladder's encode looked at). With `thumbnail`
+    (target, width), the same frame scaled down is written there by the same run."""
+    stills = poster_stills(target, thumbnail)
     duration_s = duration_ms / 1000
-    for fraction in (1 / 3, 1 / 2, 1 / 10, 0.0):
-        if _poster_candidate(mp4, duration_s * fraction, target, timeout_s, limits) >= BLACK_LUMA:
+    for fraction in POSTER_AT[tried:]:
+        if _poster_candidate(mp4, duration_s * fraction, stills, timeout_s, limits) >= BLACK_LUMA:
             return
     # Every candidate is dark: the last one written stays, a dark video gets a dark poster.
 
 
 def thumbnail(poster_jpg: Path, target: Path, width: int, timeout_s: int,
               limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> None:
+    """The thumbnail alone, from a poster already made (a run that stopped between the two)."""
     graph = (ffmpeg_python.input(ffmpeg.input_url(poster_jpg), f="image2", protocol_whitelist="file")
              .filter("scale", width, -2)
-             .output(ffmpeg.input_url(target), vframes=1, **{"q:v": 4}, map_metadata=-1))
+             .output(ffmpeg.input_url(target), vframes=1, **{"q:v": THUMBNAIL_QUALITY}, map_metadata=-1))
     ffmpeg.run(ffmpeg.compile_args(graph), what=f"{poster_jpg.name}: thumbnail", timeout_s=timeout_s,
                limits=limits)
 

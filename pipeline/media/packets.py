@@ -22,12 +22,12 @@ from pipeline.fsutil import display_name
 from pipeline.media.ffmpeg import (
     NO_LIMITS,
     Limits,
-    _contain,
     _input_flags,
     _kill_group,
     _out_of_memory,
     _remember,
     _stderr_tail,
+    contained,
     input_url,
     tools,
 )
@@ -127,8 +127,9 @@ def _read_packets(path: Path, entries: list[str], timeout_s: int, limits: Limits
     found, end_s, rest = _Packets(), 0.0, []
     packet: dict[str, str] = {}
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as err:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
-                                start_new_session=True, preexec_fn=_contain(limits))
+        command, preexec = contained(args, limits)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                                start_new_session=True, preexec_fn=preexec)
         assert proc.stdout is not None
         timer = threading.Timer(timeout_s, _kill_group, args=(proc,))
         timer.start()

@@ -9,7 +9,7 @@ from pipeline.captions import engines, guards, quality, segment, vtt
 from pipeline.catalog import now, queue
 from pipeline.config import CaptionSettings
 from pipeline.descriptions import speech as speech_file
-from pipeline.media import ffmpeg
+from pipeline.media import encode, ffmpeg
 from pipeline.models import CaptionState, CaptionTrack, Cue
 from pipeline.review import figures, waveform
 from pipeline.stages import playlists
@@ -58,12 +58,28 @@ def declared_language(source: str, default: str) -> str:
     return default
 
 
+# Up to this length, the ladder's loudness is measured by the captions' decode, where it costs less than the
+# ffmpeg launch of its own pass (about 0.1 s); a longer master's pass (about 3 s a minute here) stays in the
+# ladder, after the asset is reviewable (#19).
+LOUDNESS_WITH_CAPTIONS_MS = 10 * 60_000
+
+
+def _measure_loudness_here(job: Job) -> bool:
+    """Only where this process runs the ladder next (embedded): a caption worker's measurement would be lost."""
+    return not job.settings.distributed and 0 < (job.asset.duration_ms or 0) <= LOUDNESS_WITH_CAPTIONS_MS
+
+
 def _transcribe(job: Job, language: str, meter: waveform.PeakMeter) -> engines.Transcript:
     """One ffmpeg decode of the master's sound, streamed (#20): Whisper hears it chunk by chunk, and the editor's
-    waveform is measured from the same samples on the way, so memory stays the same for a two-hour master."""
+    waveform is measured from the same samples on the way, so memory stays the same for a two-hour master.
+    A short master's loudness is measured by the same decode for the ladder (LOUDNESS_WITH_CAPTIONS_MS)."""
     limits = ffmpeg.Limits(memory_bytes=job.settings.limits.ffmpeg_memory_mb * 2**20)
-    blocks = ffmpeg.audio_blocks(job.master, engines.SAMPLE_RATE, timeout_s=job.settings.transcode.timeout_seconds,
-                                 limits=limits)
+    loudness = _measure_loudness_here(job)
+    blocks = ffmpeg.audio_blocks(
+        job.master, engines.SAMPLE_RATE, timeout_s=job.settings.transcode.timeout_seconds, limits=limits,
+        also=encode.loudness_output(job.settings.transcode) if loudness else (),
+        on_stderr=(lambda stderr: encode.keep_loudness(job.master, job.settings.transcode, stderr)) if loudness
+        else None)
     pieces = engines.chunks(meter.through(blocks), job.settings.captions.chunk_seconds * 1000)
     return job.transcriber().transcribe_chunks(pieces, job.asset.duration_ms or 0, job.on_progress, language)
 

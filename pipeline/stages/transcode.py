@@ -1,11 +1,16 @@
-"""Transcode: the rendition ladder (one progressive MP4 per rung, from one decode), HLS variants repackaged
-from those MP4s, a poster and a thumbnail. Loudness is measured first and normalised in the same encode.
-It runs after the asset is reviewable (#19): the editor plays the proxy (stages/proxy.py) meanwhile."""
+"""Transcode: the rendition ladder (one progressive MP4 per rung), its HLS variants and sound, a poster and a
+thumbnail, all from one decode by one ffmpeg run (#20). Loudness is measured first (or was, by the captions'
+decode of a short master) and normalised in the same encode. HLS is packaged from the MP4s by a second run only
+where the tee muxer cannot name the output folder, or the MP4s outlived an interrupted run; the poster is looked
+for again in the MP4 when the encode's was black. It runs after the asset is reviewable (#19): the editor plays
+the proxy (stages/proxy.py) meanwhile."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from pipeline import fsutil
@@ -87,11 +92,14 @@ def _reusable(path: Path, rung: ladder.Rung) -> bool:
 
 
 def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
-                   limits: ffmpeg.Limits) -> list[tuple[ladder.Rung, Path]]:
+                   limits: ffmpeg.Limits) -> tuple[list[tuple[ladder.Rung, Path]], float | None]:
+    """The MP4s, and from the same ffmpeg run (#20) the HLS folder (when the output folder's name allows:
+    encode.tee_safe) and the poster with its thumbnail; the poster's average luma, None when the MP4s were
+    already there and nothing was encoded."""
     settings = job.settings.transcode
     targets = [(rung, job.out_dir / mp4_name(rung)) for rung in rungs]
     if all(_reusable(path, rung) for rung, path in targets):
-        return targets
+        return targets, None
     job.on_progress(0.0)
     loudness = None
     if found.has_audio:
@@ -99,11 +107,35 @@ def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
         job.catalog.set_loudness(job.asset.id, loudness.input_i, loudness.input_tp, loudness.input_lra)
     job.on_progress(0.1)
     with contextlib.ExitStack() as stack:
+        # Entered first, left last: the HLS folder and the images appear after the MP4s they are newer than.
+        folder = (stack.enter_context(fsutil.atomic_dir(job.out_dir / playlists.HLS_DIR))
+                  if encode.tee_safe(job.out_dir) else None)
+        images = [stack.enter_context(fsutil.atomic_file(job.out_dir / name)) for name in (POSTER, THUMBNAIL)]
         temporary = [(rung, stack.enter_context(fsutil.atomic_file(path))) for rung, path in targets]
-        ffmpeg.run(encode.ladder_args(job.master, found, temporary, settings, loudness, _use_nvenc(job)),
+        packages = _hls_folders(folder, rungs, bool(found.has_audio)) if folder is not None else None
+        stats = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeline-poster-"))) / "stats.txt"
+        frames = encode.Frames(found.duration_ms / 1000 * encode.POSTER_AT[0],
+                               encode.poster_stills(images[0], (images[1], THUMBNAIL_WIDTH)), stats)
+        ffmpeg.run(encode.ladder_args(job.master, found, temporary, settings, loudness, _use_nvenc(job), packages,
+                                      frames),
                    what=f"{fsutil.display_name(job.master)}: transcode", duration_ms=found.duration_ms,
                    on_progress=_scaled(job, 0.1, 0.9), timeout_s=settings.timeout_seconds, limits=limits)
-    return targets
+        for written in [*images, *(folder.glob("*/stream.m3u8") if folder is not None else ())]:
+            os.utime(written)  # written with the MP4s: not older than them
+        return targets, encode.luma(stats)
+
+
+def _hls_folders(folder: Path, rungs: list[ladder.Rung], audio: bool) -> list[list[tuple[Path, str]]]:
+    """For each rung, where the encode writes its HLS (picture only when there is sound); the sound itself
+    goes with the top rung, as in _package_hls."""
+    packages = []
+    for index, rung in enumerate(rungs):
+        (folder / rung.name).mkdir()
+        packages.append([(folder / rung.name, "v")])
+        if audio and index == 0:
+            (folder / AUDIO_DIR).mkdir()
+            packages[0].append((folder / AUDIO_DIR, "a"))
+    return packages
 
 
 def _newer(path: Path, than: Path) -> bool:
@@ -150,13 +182,19 @@ def _package_hls(job: Job, encoded: list[tuple[ladder.Rung, Path]], limits: ffmp
     return made
 
 
-def _images(job: Job, top: Path, duration_ms: int, limits: ffmpeg.Limits) -> list[Rendition]:
+def _images(job: Job, top: Path, duration_ms: int, limits: ffmpeg.Limits,
+            encoded_luma: float | None) -> list[Rendition]:
+    """The poster and thumbnail the encode made, or if it made none, or a black one, looked for in the top
+    rung's MP4 (the poster and its thumbnail from one ffmpeg run, #20)."""
     timeout = job.settings.transcode.timeout_seconds
     poster, thumbnail = job.out_dir / POSTER, job.out_dir / THUMBNAIL
-    if not _newer(poster, top):
-        with fsutil.atomic_file(poster) as tmp:
-            encode.poster(top, duration_ms, tmp, timeout, limits)
-    if not _newer(thumbnail, poster):
+    dark = encoded_luma is not None and encoded_luma < encode.BLACK_LUMA
+    if dark or not _newer(poster, top):
+        with fsutil.atomic_file(poster) as tmp, fsutil.atomic_file(thumbnail) as small:
+            encode.poster(top, duration_ms, tmp, timeout, limits, thumbnail=(small, THUMBNAIL_WIDTH),
+                          tried=1 if dark else 0)
+            os.utime(small, ns=(tmp.stat().st_atime_ns, tmp.stat().st_mtime_ns))  # made with it: not older
+    if not _newer(thumbnail, poster):  # a run stopped between the two renames
         with fsutil.atomic_file(thumbnail) as tmp:
             encode.thumbnail(poster, tmp, THUMBNAIL_WIDTH, timeout, limits)
     made = []
@@ -191,12 +229,12 @@ def transcode(job: Job) -> None:
                            Path(POSTER).stem, Path(THUMBNAIL).stem)
     check_disk_space(job, found, rungs)
     limits = _job_limits(job, found, rungs)
-    encoded = _encode_ladder(job, found, rungs, limits)
+    encoded, poster_luma = _encode_ladder(job, found, rungs, limits)
     downloads = [Rendition(job.asset.id, f"mp4-{rung.name}", RenditionKind.MP4, path.name, rung.width, rung.height,
                            path.stat().st_size) for rung, path in encoded]
     variants = _package_hls(job, encoded, limits)
     job.on_progress(0.95)
-    images = _images(job, encoded[0][1], found.duration_ms, limits)
+    images = _images(job, encoded[0][1], found.duration_ms, limits, poster_luma)
     job.catalog.replace_renditions(job.asset.id, downloads + variants + images)
     playlists.rebuild(job.out_dir, job.catalog, job.asset.id)
     job.on_progress(1.0)
