@@ -294,7 +294,7 @@ class Runner:
 
     def _process(self, master: Path, asset: Asset, heartbeat: Heartbeat, index: int, total: int) -> Outcome:
         self.reporter.asset_started(master, asset, index, total)
-        job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None)
+        job = Job(asset, master, self.settings, self.catalog, self.transcriber, lambda _f: None, ladder_follows=True)
         if self.catalog.get(asset.id).state in RUNNABLE:
             self.catalog.set_state(asset.id, AssetState.PROCESSING,
                                    detail=f"run on {fsutil.printable(str(master))} by {self.owner}")

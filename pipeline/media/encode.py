@@ -3,8 +3,9 @@
 One process decodes the master once and encodes every rung: the decoded video is split, each branch scaled
 to its rung, and every rung gets the same forced keyframes (closed GOPs every `keyframe_seconds`), so the HLS
 variants switch cleanly; the tee muxer writes each rung's packets as its MP4 and its HLS playlist, and a branch
-of the top rung's pictures gives the poster and the thumbnail (#20). Only the first video and audio streams are mapped and all metadata and chapters are
-dropped: phone footage carries the GPS position where it was filmed.
+of the top rung's pictures gives the poster and the thumbnail (#20). Only the first video and audio streams
+are mapped and all metadata and chapters are dropped: phone footage carries the GPS position where it was
+filmed.
 """
 
 from __future__ import annotations

@@ -65,8 +65,8 @@ LOUDNESS_WITH_CAPTIONS_MS = 10 * 60_000
 
 
 def _measure_loudness_here(job: Job) -> bool:
-    """Only where this process runs the ladder next (embedded): a caption worker's measurement would be lost."""
-    return not job.settings.distributed and 0 < (job.asset.duration_ms or 0) <= LOUDNESS_WITH_CAPTIONS_MS
+    """Only where this process runs the ladder next: a caption worker's measurement would be lost."""
+    return job.ladder_follows and 0 < (job.asset.duration_ms or 0) <= LOUDNESS_WITH_CAPTIONS_MS
 
 
 def _transcribe(job: Job, language: str, meter: waveform.PeakMeter) -> engines.Transcript:

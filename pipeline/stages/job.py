@@ -25,6 +25,9 @@ class Job:
     on_progress: ProgressHook
     # The folder that holds each asset's output folder: [paths] output, or a worker's workspace (cluster/).
     output_root: Path | None = None
+    # The ladder runs next in this same process (the embedded runner), so that what the captions' decode
+    # measures for it (stages/caption.py) is not lost; a caption worker's ladder runs elsewhere.
+    ladder_follows: bool = False
 
     @property
     def out_dir(self) -> Path:
