@@ -24,7 +24,7 @@ from pipeline.stages import caption
 from pipeline.web.app import create_app
 from tests.conftest import asset_awaiting_review, live_app, make_project, sign_in_path
 from tests.media import silent_video
-from tests.test_editor import WCAG_TAGS
+from tests.test_editor import WCAG_TAGS, focused_name
 from tests.test_editor_modules import call
 from tests.test_editor_modules import page as module_page
 
@@ -177,7 +177,7 @@ def test_tab_goes_start_end_text_and_the_waveform_is_a_keyboard_control(editor: 
     page.locator("#cue-list .start").first.focus()
     order: list[str] = []
     while not order or order[-1] != "Start of caption 2":
-        order.append(page.evaluate("document.activeElement.getAttribute('aria-label')"))
+        order.append(focused_name(page))
         page.keyboard.press("Tab")
         assert len(order) < 8, order
     # Start, end, text, then only the caption's own buttons (a comment, say) before the next caption.
@@ -188,7 +188,7 @@ def test_tab_goes_start_end_text_and_the_waveform_is_a_keyboard_control(editor: 
     start = page.locator("#cue-list .start").nth(1)
     start.fill("0:03.600")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "End of caption 2"
+    assert focused_name(page) == "End of caption 2"
     # The waveform: Alt+W, the arrows move the playhead, + zooms, [ and ] set the selected caption's times.
     page.keyboard.press("Alt+w")
     wave = page.locator("#waveform")

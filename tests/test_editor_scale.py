@@ -7,12 +7,13 @@ benchmarks/scale_editor.py's."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from pipeline import fsutil
 from pipeline.captions import guards
@@ -149,8 +150,16 @@ def test_edits_at_1500_cues_touch_only_their_rows_and_the_save_only_their_cue(fi
     assert seen["touched"][0] == 799  # the rows after it are renumbered
     assert page.evaluate("[document.activeElement.closest('.cue').dataset.index, document.activeElement.selectionStart]"
                          ) == ["800", 0]
-    # Merge it back with the next: one row goes, the others stay.
+    # The rows after it say their new numbers as a screen reader hears them (each label points to its row's
+    # number, #20); the decision list (off screen, brought up to date when it is needed) does too.
+    far = page.locator("#cue-list > li").nth(1400)
+    expect(far.locator(".text")).to_have_accessible_name("Text of caption 1401")
+    expect(far.locator(".seek")).to_have_accessible_name(re.compile(r"^Play caption 1401 from \d+:\d\d\.\d+$"))
+    page.locator("#decide").scroll_into_view_if_needed()
+    expect(page.locator("#open-items-list a", has_text="Caption 852: check")).to_have_count(1)
+    expect(page.locator("#open-items-list a", has_text="Caption 851: check")).to_have_count(0)
     _caret(page, 799, 0)
+    # Merge it back with the next: one row goes, the others stay.
     _watch(page)
     page.keyboard.press("Alt+m")
     page.wait_for_function(f"() => document.getElementById('cue-list').children.length === {COUNT}")

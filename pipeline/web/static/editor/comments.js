@@ -5,6 +5,7 @@
 
 import {detail} from "./api.js";
 import {el} from "./dom.js";
+import {cueIdOf, labelledBy} from "./view.js";
 
 const when = (at) => new Date(at).toLocaleString();
 
@@ -42,6 +43,8 @@ export function installComments(editor, api, saving) {
     let node = row.querySelector(".cue-comments");
     if (node) return node;
     const button = el("button", {type: "button", className: "comment-open", textContent: "Comment"});
+    // "Comment on caption 12", by the row's number (view.js LABEL_WORDS): nothing to rewrite when it moves.
+    button.setAttribute("aria-labelledby", labelledBy("comment", cueIdOf(row)));
     button.addEventListener("click", () => open(editor.state.cues[Number(row.dataset.index)]?.id));
     node = el("div", {className: "cue-comments"}, [el("ul", {className: "comment-items"}), button]);
     row.append(node);
@@ -57,14 +60,11 @@ export function installComments(editor, api, saving) {
       if (!row || !cue) continue;
       const node = part(row);
       const open = openOn.get(cue.id) ?? [];
-      // Its number only in the labels; the comments (which name it too) only when there are any.
+      // Its comments (which name its number) redrawn only when there are any.
       const ids = `${cue.id}|${open.map((c) => c.id).join(",")}`;
       const was = shown.get(row);
       if (was?.index === index && was.ids === ids) continue;
       if (was?.ids !== ids || open.length) node.querySelector(".comment-items").replaceChildren(...open.map(item));
-      if (was?.index !== index) {
-        node.querySelector(".comment-open").setAttribute("aria-label", `Comment on caption ${index + 1}`);
-      }
       shown.set(row, {index, ids});
     }
     const at = target === null ? -1 : state.cues.findIndex((c) => c.id === target);

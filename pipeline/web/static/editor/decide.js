@@ -6,6 +6,7 @@
 
 import {detail} from "./api.js";
 import * as Flags from "./flags.js";
+import {rowId} from "./view.js";
 
 // What approval would leave unchecked, in caption order: [{kind: "flag" | "error", cue (1-based), key, text}].
 export function openItems(cues, flags, problems) {
@@ -61,7 +62,7 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
       const link = row.firstChild;
       const words = `Caption ${item.cue}: ${item.text}`;
       if (link.textContent !== words) {
-        link.href = `#cue-${item.cue}`;
+        link.href = `#${rowId(editor.state.cues[item.cue - 1]?.id ?? "")}`;
         link.textContent = words;
         link.dataset.cue = String(item.cue - 1);
         if (item.key) link.dataset.flag = item.key;
@@ -78,6 +79,42 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
     }
   }
 
+  // On a long film the list is long (a flag or an error in most captions), and a split, merge or undo renumbers
+  // the items after it: rewriting a thousand of them costs about 40 ms of layout (#20). While the section is
+  // off screen and the focus elsewhere, the list waits for an idle moment (at most a second), so that the edit
+  // is not slowed by a list nobody is looking at; it is brought up to date as soon as the section is in view
+  // or focused. The sentence above it, which the Approve button refers to, is always current.
+  const section = $("decide");
+  let onScreen = true; // until the observer says otherwise
+  let waiting = null; // the items the list is to show, not shown yet
+  let idle = 0;
+  const later = window.requestIdleCallback?.bind(window) ?? ((run) => setTimeout(run, 200));
+  const unlater = window.cancelIdleCallback?.bind(window) ?? clearTimeout;
+
+  function showItems(items) {
+    if (onScreen || section.contains(document.activeElement)) {
+      waiting = null;
+      renderItems(items);
+      return;
+    }
+    waiting = items;
+    if (!idle) idle = later(flushItems, {timeout: 1000});
+  }
+
+  function flushItems() {
+    if (idle) unlater(idle);
+    idle = 0;
+    const items = waiting;
+    waiting = null;
+    if (items) renderItems(items);
+  }
+
+  new IntersectionObserver((entries) => {
+    onScreen = entries[entries.length - 1].isIntersecting;
+    if (onScreen) flushItems();
+  }).observe(section);
+  section.addEventListener("focusin", flushItems);
+
   function render(state) {
     const items = shown || openItems(state.cues, state.flags, state.problems);
     const summary = itemsText(items);
@@ -88,7 +125,7 @@ export function installDecisions(editor, gate, {assetId, saving, goToCue}) {
         + "give a reason to approve anyway."
         : "Nothing is left to check: every flagged word is checked or corrected and there are no errors.";
     if ($("open-items-text").textContent !== said) $("open-items-text").textContent = said;
-    renderItems(items);
+    showItems(items);
     $("override").hidden = items.length === 0;
     const decided = Boolean(state.decision?.no_speech_decided_by); // no_speech alone: captions without a cue
     $("no-speech-box").hidden = state.cues.length > 0 && !decided;

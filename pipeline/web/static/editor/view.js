@@ -57,23 +57,49 @@ function flagItem(p) {
 
 const parts = new WeakMap(); // row -> its fields and parts, found once
 
-// A new row and its parts: {seek, start, end, text, badges, problems, flags}.
-function emptyRow() {
+// The words of the rows' labels, once in the page. Each field of a row is named by them and the row's number,
+// which only its number button shows (aria-labelledby: "Start of caption" + "12"), so that a split or merge
+// renumbers the rows after it by rewriting one number in each, not six labels (#20). Rows are known by their
+// cue's id, which a caption keeps wherever it moves.
+export const LABEL_WORDS = {play: "Play caption", start: "Start of caption", end: "End of caption",
+                            text: "Text of caption", flags: "Flagged words of caption",
+                            comment: "Comment on caption"};
+export const rowId = (cueId) => `cue-${cueId}`;
+export const cueIdOf = (row) => row.id.slice(rowId("").length);
+export const numberId = (cueId) => `cue-number-${cueId}`;
+const wordsId = (name) => `label-words-${name}`;
+export const labelledBy = (name, cueId, ...more) => [wordsId(name), numberId(cueId), ...more].join(" ");
+
+function labelWords(page) {
+  if (page.getElementById(wordsId("play"))) return;
+  page.body.append(el("div", {hidden: true}, Object.entries(LABEL_WORDS).map(
+    ([name, words]) => el("span", {id: wordsId(name), textContent: words}))));
+}
+
+// A new row for the cue with id `cueId`, and its parts: {seek, at, start, end, text, badges, problems, flags}.
+function emptyRow(cueId) {
   // Not in the Tab order: Tab goes start, end, text in each caption; Alt+P plays from the caption's text.
-  const seek = el("button", {type: "button", className: "seek", tabIndex: -1});
+  const seek = el("button", {type: "button", className: "seek", tabIndex: -1, id: numberId(cueId)});
+  const at = el("span", {hidden: true, id: `cue-at-${cueId}`}); // "from 0:04.2", the rest of the seek's name
   const start = el("input", {className: "start", inputMode: "decimal"});
   const end = el("input", {className: "end", inputMode: "decimal"});
   const text = el("textarea", {className: "text", rows: 2, spellcheck: true});
-  const badges = el("span", {className: "badges"});
+  const badges = el("span", {className: "badges", id: `cue-figures-${cueId}`});
   const problems = el("p", {className: "problems"});
   const flags = el("div", {className: "flags", role: "list"}); // not a <ul>: "#cue-list li" stays one per caption
-  const row = el("li", {className: "cue"}, [
-    el("div", {className: "cue-head"}, [seek, start, el("span", {textContent: "→", ariaHidden: "true"}), end,
+  seek.setAttribute("aria-labelledby", labelledBy("play", cueId, at.id));
+  start.setAttribute("aria-labelledby", labelledBy("start", cueId));
+  end.setAttribute("aria-labelledby", labelledBy("end", cueId));
+  text.setAttribute("aria-labelledby", labelledBy("text", cueId));
+  text.setAttribute("aria-describedby", badges.id);
+  flags.setAttribute("aria-labelledby", labelledBy("flags", cueId));
+  const row = el("li", {className: "cue", id: rowId(cueId)}, [
+    el("div", {className: "cue-head"}, [seek, at, start, el("span", {textContent: "→", ariaHidden: "true"}), end,
       badges]),
     text, problems, flags,
     el("p", {className: "cue-note", ariaHidden: "true"}), // the last message, where the reviewer is working
   ]);
-  parts.set(row, {seek, start, end, text, badges, problems, flags});
+  parts.set(row, {seek, at, start, end, text, badges, problems, flags});
   return row;
 }
 
@@ -115,30 +141,22 @@ export function createView(page, {rules, durationMs}) {
   let noted = null; // the note that shows the last message
   let live = ""; // the text of the live caption
   const wave = createWaveform($("waveform"), durationMs);
+  labelWords(page);
 
-  // The parts of a row that say its number: they change only when captions before it come or go.
-  function number(item, n, cue) {
-    const {seek, start, end, text, badges, flags} = parts.get(item);
+  // What says a row's number, the labels' included (LABEL_WORDS): it changes only when captions before it come
+  // or go.
+  function number(item, n) {
     item.dataset.index = String(n - 1);
-    item.id = `cue-${n}`;
-    seek.textContent = String(n);
-    seek.setAttribute("aria-label", `Play caption ${n} from ${formatTime(cue.start_ms)}`);
-    start.setAttribute("aria-label", `Start of caption ${n}`);
-    end.setAttribute("aria-label", `End of caption ${n}`);
-    text.setAttribute("aria-label", `Text of caption ${n}`);
-    if (!badges.id) { // by the cue's id, which a caption keeps wherever it moves
-      badges.id = `cue-figures-${cue.id}`;
-      text.setAttribute("aria-describedby", badges.id);
-    }
-    flags.setAttribute("aria-label", `Flagged words of caption ${n}`);
+    parts.get(item).seek.textContent = String(n);
   }
 
   // The caption's fields, figures, problems and flags, each only where it differs from what the row shows.
   function fillRow(item, cues, index, rowFlags, flagsKey) {
     const cue = cues[index];
     const was = drawn.get(item);
-    const {start, end, text, badges, problems, flags} = parts.get(item);
-    if (!was || was.index !== index || was.cue.start_ms !== cue.start_ms) number(item, index + 1, cue);
+    const {at, start, end, text, badges, problems, flags} = parts.get(item);
+    if (!was || was.index !== index) number(item, index + 1);
+    setText(at, `from ${formatTime(cue.start_ms)}`);
     setValue(start, formatTime(cue.start_ms));
     setValue(end, formatTime(cue.end_ms));
     setValue(text, cue.text);
@@ -171,7 +189,7 @@ export function createView(page, {rules, durationMs}) {
     for (const [id, row] of rows) if (!wanted.has(id)) { row.remove(); rows.delete(id); }
     const was = new Map(shown.map((c, i) => [c.id, i]));
     const order = cues.map((c) => {
-      if (!rows.has(c.id)) rows.set(c.id, emptyRow());
+      if (!rows.has(c.id)) rows.set(c.id, emptyRow(c.id));
       return rows.get(c.id);
     });
     const stay = new Set(longestRun(cues.map((c) => was.get(c.id) ?? -1)).map((i) => order[i]));
@@ -200,7 +218,7 @@ export function createView(page, {rules, durationMs}) {
       const same = was && was.cue === cue && sameTimes(was.previous, cues[index - 1]) && was.flags === mine;
       if (same && was.index === index) return;
       if (same) { // only moved: a caption before it came or went
-        number(item, index + 1, cue);
+        number(item, index + 1);
         drawn.set(item, {...was, previous: cues[index - 1], index});
       } else fillRow(item, cues, index, byCue[index], mine);
       touched.push(index);
