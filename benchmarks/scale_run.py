@@ -13,7 +13,8 @@ before and after a change) in a temporary project with its own config.toml; noth
     `--minutes 20` for a shorter master.
 (b) Fixed cost: N one-second masters (160x90, a tone) in one run, against one master in another run: the seconds
     and the program launches (every subprocess the pipeline starts, counted by a sitecustomize hook that wraps
-    subprocess.Popen without changing what runs; the program behind the setpriv and prlimit that contain it) that each extra master adds. The default config otherwise.
+    subprocess.Popen without changing what runs; the program behind the setpriv and prlimit that contain it)
+    that each extra master adds. The default config otherwise.
 
 Usage: PYTHONPATH=CHECKOUT .venv/bin/python benchmarks/scale_run.py [--minutes 120] [--masters 12] [--skip-long]
        [--ladder]
