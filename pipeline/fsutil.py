@@ -48,12 +48,15 @@ def remove_partials(folder: Path, *stems: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `target` that keeps its suffix (ffmpeg picks formats by it)."""
+def atomic_file(target: Path, missing_ok: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to `target` that keeps its suffix (ffmpeg picks formats by it). With
+    `missing_ok`, a block that wrote nothing there leaves `target` as it was."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}{_token()}{target.suffix}")
     try:
         yield tmp
+        if missing_ok and not tmp.exists():
+            return
         _fsync_path(tmp)
         os.replace(tmp, target)
         _fsync_path(target.parent)

@@ -190,6 +190,19 @@ def test_a_black_opening_sends_the_poster_further_in(tmp_path: Path) -> None:
     assert _luma(job.out_dir / "thumbnail.jpg") == pytest.approx(_luma(job.out_dir / "poster.jpg"), abs=3)
 
 
+def test_a_picture_that_ends_before_the_sound_still_gets_a_poster(tmp_path: Path) -> None:
+    """Two seconds of picture, twelve of sound: a third of the way in there is no picture for the encode's
+    poster, which is then looked for nearer the start; no partial image is left."""
+    master = tmp_path / "short-picture.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-f",
+                    "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=12", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(master)], check=True)
+    job = run_transcode(tmp_path, master, ladder=[240], bitrates_kbps=[400])
+    assert _luma(job.out_dir / "poster.jpg") > 40
+    assert ffprobe(job.out_dir / "thumbnail.jpg")["streams"][0]["width"] == 320
+    assert not [p for p in job.out_dir.rglob("*") if ".partial" in p.name]
+
+
 def _playlists(folder: Path) -> dict[str, list[float]]:
     return {str(p.relative_to(folder)): [float(d) for d in re.findall(r"#EXTINF:([\d.]+),", p.read_text())]
             for p in sorted(folder.glob("*/stream.m3u8"))}

@@ -94,8 +94,8 @@ def _reusable(path: Path, rung: ladder.Rung) -> bool:
 def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
                    limits: ffmpeg.Limits) -> tuple[list[tuple[ladder.Rung, Path]], float | None]:
     """The MP4s, and from the same ffmpeg run (#20) the HLS folder (when the output folder's name allows:
-    encode.tee_safe) and the poster with its thumbnail; the poster's average luma, None when the MP4s were
-    already there and nothing was encoded."""
+    encode.tee_safe) and the poster with its thumbnail; the poster's average luma (0 when none was made), None
+    when the MP4s were already there and nothing was encoded."""
     settings = job.settings.transcode
     targets = [(rung, job.out_dir / mp4_name(rung)) for rung in rungs]
     if all(_reusable(path, rung) for rung, path in targets):
@@ -110,7 +110,10 @@ def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
         # Entered first, left last: the HLS folder and the images appear after the MP4s they are newer than.
         folder = (stack.enter_context(fsutil.atomic_dir(job.out_dir / playlists.HLS_DIR))
                   if encode.tee_safe(job.out_dir) else None)
-        images = [stack.enter_context(fsutil.atomic_file(job.out_dir / name)) for name in (POSTER, THUMBNAIL)]
+        # Not written when the picture ends before a third of the way in (sound longer than it): _images then
+        # looks for the poster in the MP4, nearer the start.
+        images = [stack.enter_context(fsutil.atomic_file(job.out_dir / name, missing_ok=True))
+                  for name in (POSTER, THUMBNAIL)]
         temporary = [(rung, stack.enter_context(fsutil.atomic_file(path))) for rung, path in targets]
         packages = _hls_folders(folder, rungs, bool(found.has_audio)) if folder is not None else None
         stats = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipeline-poster-"))) / "stats.txt"
@@ -120,9 +123,12 @@ def _encode_ladder(job: Job, found: Probe, rungs: list[ladder.Rung],
                                       frames),
                    what=f"{fsutil.display_name(job.master)}: transcode", duration_ms=found.duration_ms,
                    on_progress=_scaled(job, 0.1, 0.9), timeout_s=settings.timeout_seconds, limits=limits)
-        for written in [*images, *(folder.glob("*/stream.m3u8") if folder is not None else ())]:
+        made = all(image.is_file() for image in images)
+        for image in images if not made else ():
+            image.unlink(missing_ok=True)
+        for written in [*(images if made else ()), *(folder.glob("*/stream.m3u8") if folder is not None else ())]:
             os.utime(written)  # written with the MP4s: not older than them
-        return targets, encode.luma(stats)
+        return targets, encode.luma(stats) if made else 0.0
 
 
 def _hls_folders(folder: Path, rungs: list[ladder.Rung], audio: bool) -> list[list[tuple[Path, str]]]:
