@@ -30,10 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +38,6 @@ CUES = 1500
 CUE_MS, STEP_MS = 3000, 4000
 TEXTS = ["We walked along the river {n} times,", "and nobody said a single word.",
          "The lights came on across the water", "as the last boat left the harbour."]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TARGETS = {"keystroke": "≤ 16 ms", "structural": "≤ 100 ms", "request": "< 10 KB"}
 
 KEYSTROKE = """async (index) => {
@@ -139,27 +135,6 @@ def _seed(root: Path) -> tuple[Any, Any, str]:
     return settings, catalog, asset.id
 
 
-@contextmanager
-def _served(app: Any) -> Iterator[str]:
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def _ms(values: list[float]) -> str:
     return f"{statistics.median(values):.1f}"
 
@@ -206,12 +181,14 @@ def measure(seconds_budget: float | None = None) -> list[tuple[str, str, str]]:
     from playwright.sync_api import sync_playwright
 
     from pipeline.web.app import create_app
+    sys.path.append(str(Path(__file__).resolve().parent.parent))  # tests/, after the checkout on PYTHONPATH
+    from tests.conftest import CHROMIUM_ARGS, live_app
 
     keystrokes, rounds = (40, 5) if seconds_budget is None or seconds_budget >= 120 else (15, 3)
     with tempfile.TemporaryDirectory(prefix="scale-editor-") as folder:
         settings, catalog, asset_id = _seed(Path(folder))
         app = create_app(settings, catalog)
-        with _served(app) as url, sync_playwright() as playwright:
+        with live_app(app) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             errors: list[str] = []
