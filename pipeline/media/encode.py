@@ -65,14 +65,9 @@ def loudness_output(settings: TranscodeSettings) -> list[str]:
     return ["-map", "0:a:0", "-filter:a", f"loudnorm={graph}", "-f", "null", "-"]
 
 
-# Measurements by the master's identity and the target, so that a measurement made during the captions'
-# decode spares the ladder its own pass over the same pinned master in the same run (#20).
-_MEASURED: dict[tuple[tuple[int, int, int, int], float, float], Loudness] = {}
-_MEASURED_KEEP = 8
-
-
-def _measured_key(master: Path, settings: TranscodeSettings) -> tuple[tuple[int, int, int, int], float, float]:
-    return ffmpeg.identity(master), settings.loudness_lufs, settings.true_peak_dbtp
+# Measurements by master and target, so that one made during the captions' decode spares the ladder its own
+# pass over the same pinned master in the same run (#20).
+_MEASURED: ffmpeg.ByFile[Loudness] = ffmpeg.ByFile()
 
 
 def _parse_loudness(stderr: str) -> Loudness:
@@ -86,14 +81,12 @@ def keep_loudness(master: Path, settings: TranscodeSettings, stderr: str) -> Non
     """Remember what a command with loudness_output measured, for measure_loudness."""
     measured = _parse_loudness(stderr)
     if math.isfinite(measured.input_thresh):  # a whole pass, not a stopped one
-        while len(_MEASURED) >= _MEASURED_KEEP:
-            del _MEASURED[next(iter(_MEASURED))]
-        _MEASURED[_measured_key(master, settings)] = measured
+        _MEASURED.put(master, measured, settings.loudness_lufs, settings.true_peak_dbtp)
 
 
 def measure_loudness(master: Path, settings: TranscodeSettings, limits: ffmpeg.Limits = ffmpeg.NO_LIMITS) -> Loudness:
     """EBU R128 first pass over the master's first audio stream, unless this run has measured it already."""
-    kept = _MEASURED.get(_measured_key(master, settings))
+    kept = _MEASURED.get(master, settings.loudness_lufs, settings.true_peak_dbtp)
     if kept is not None:
         return kept
     graph = (ffmpeg_python.input(ffmpeg.input_url(master), **ffmpeg.INPUT_OPTIONS)["a:0"]
@@ -171,12 +164,17 @@ def tee_safe(*paths: Path) -> bool:
     return not any(_TEE_SYNTAX.search(str(path)) for path in paths)
 
 
+def _hls_options(folder: Path, settings: TranscodeSettings) -> dict[str, Any]:
+    """An HLS media playlist in `folder` with fMP4 segments: packaged from an MP4 (_hls_output) or written by
+    the ladder's encode (_hls_slave)."""
+    return {"f": "hls", "hls_time": settings.hls_segment_seconds, "hls_playlist_type": "vod",
+            "hls_segment_type": "fmp4", "hls_fmp4_init_filename": "init.mp4",
+            "hls_segment_filename": str(folder / "segment_%05d.m4s"), "hls_flags": "independent_segments"}
+
+
 def _hls_slave(folder: Path, settings: TranscodeSettings, select: str) -> str:
-    """One tee slave: the `select`ed stream ("v" or "a") as an HLS media playlist with fMP4 segments, the same
-    options as _hls_output."""
-    options = {"f": "hls", "select": select, "hls_time": settings.hls_segment_seconds, "hls_playlist_type": "vod",
-               "hls_segment_type": "fmp4", "hls_fmp4_init_filename": "init.mp4",
-               "hls_segment_filename": folder / "segment_%05d.m4s", "hls_flags": "independent_segments"}
+    """One tee slave: the `select`ed stream ("v" or "a") as an HLS media playlist (_hls_options)."""
+    options = {**_hls_options(folder, settings), "select": select}
     return "[" + ":".join(f"{key}={value}" for key, value in options.items()) + "]" + ffmpeg.input_url(
         folder / "stream.m3u8")
 
@@ -299,10 +297,7 @@ def proxy_encode_args(master: Path, found: Probe, target: Path, settings: Transc
 
 def _hls_output(source: Any, folder: Path, settings: TranscodeSettings, stream: str | None) -> Any:
     return (source[stream] if stream else source).output(
-        ffmpeg.input_url(folder / "stream.m3u8"), c="copy", f="hls", hls_time=settings.hls_segment_seconds,
-        hls_playlist_type="vod", hls_segment_type="fmp4", hls_fmp4_init_filename="init.mp4",
-        hls_segment_filename=str(folder / "segment_%05d.m4s"), hls_flags="independent_segments",
-        map_metadata=-1)
+        ffmpeg.input_url(folder / "stream.m3u8"), c="copy", **_hls_options(folder, settings), map_metadata=-1)
 
 
 def hls_args(mp4: Path, folder: Path, settings: TranscodeSettings, stream: str | None = None) -> list[str]:
@@ -335,10 +330,7 @@ def _poster_candidate(mp4: Path, at_s: float, stills: Sequence[Still], timeout_s
         return luma(stats)
 
 
-POSTER_QUALITY = 3
-THUMBNAIL_QUALITY = 4
-
-
+POSTER_QUALITY, THUMBNAIL_QUALITY = 3, 4  # JPEG quality (-q:v, lower is better)
 POSTER_AT = (1 / 3, 1 / 2, 1 / 10, 0.0)  # where a poster is looked for, as fractions of the duration, in turn
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 import ffmpeg
 
@@ -40,6 +40,7 @@ from pipeline.models import Probe
 log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[float], None]
+T = TypeVar("T")
 MIN_FFMPEG = (5, 0)
 # Masters may only be read as these containers, and only from plain files: a playlist or concat file disguised
 # as a video would otherwise make ffmpeg open other files or URLs.
@@ -282,10 +283,23 @@ def _check_every_picture(path: Path, streams: list[dict[str, Any]], max_long_sid
                          "may be crafted: export it again as MP4 with one video stream", path=str(path))
 
 
-# A master's ffprobe facts by file identity (device, inode, size, change time): a master is probed once per run
-# although ingest, proxy and transcode each ask (#20); a pinned master (media/pin.py) cannot change under it.
-_PROBED: dict[tuple[int, int, int, int], dict[str, Any]] = {}
-_PROBED_KEEP = 8
+class ByFile(Generic[T]):
+    """What was learnt about a file, kept by its identity (device, inode, size, change time) and an optional
+    further key, for the last few files: a pinned master (media/pin.py) cannot change under it, so what one
+    stage learnt spares the next its own ffprobe or ffmpeg run over the same master (#20)."""
+
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Any, ...], T] = {}
+
+    def get(self, path: Path, *key: Any) -> T | None:
+        return self._kept.get((identity(path), *key))
+
+    def put(self, path: Path, value: T, *key: Any) -> None:
+        while len(self._kept) >= self.KEEP:
+            del self._kept[next(iter(self._kept))]
+        self._kept[(identity(path), *key)] = value
 
 
 def identity(path: Path) -> tuple[int, int, int, int]:
@@ -293,22 +307,20 @@ def identity(path: Path) -> tuple[int, int, int, int]:
     return (found.st_dev, found.st_ino, found.st_size, found.st_ctime_ns)
 
 
-def _remember(path: Path, info: dict[str, Any]) -> None:
-    while len(_PROBED) >= _PROBED_KEEP:
-        del _PROBED[next(iter(_PROBED))]
-    _PROBED[identity(path)] = info
+# A master's ffprobe facts: a master is probed once per run although ingest, proxy and transcode each ask.
+PROBED: ByFile[dict[str, Any]] = ByFile()
 
 
 def probe(path: Path, timeout_s: int = 60, max_streams: int = MAX_STREAMS, limits: Limits = NO_LIMITS,
           max_long_side: int | None = None) -> Probe:
     """Describe a master; raise MediaError naming the file when it has no usable video stream."""
-    info = _PROBED.get(identity(path))
+    info = PROBED.get(path)
     if info is None:
         done = _probe_master(path, ["-show_format", "-show_streams"], timeout_s, limits)
         if done.returncode != 0:
             raise _unreadable(path, done.stderr)
         info = json.loads(done.stdout or "{}")
-        _remember(path, info)
+        PROBED.put(path, info)
     return describe(path, info, max_streams, max_long_side)
 
 

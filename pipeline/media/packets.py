@@ -21,11 +21,11 @@ from pipeline.errors import MediaError
 from pipeline.fsutil import display_name
 from pipeline.media.ffmpeg import (
     NO_LIMITS,
+    PROBED,
     Limits,
     _input_flags,
     _kill_group,
     _out_of_memory,
-    _remember,
     _stderr_tail,
     contained,
     input_url,
@@ -59,7 +59,7 @@ def inspect(path: Path, timeout_s: int = 600, limits: Limits = NO_LIMITS,
                           timeout_s, limits, max_duration_ms, _flat_packet)
     info = _unflatten(lines.rest) if lines.rest and lines.returncode == 0 and not lines.stopped else None
     if info is not None:
-        _remember(path, info)
+        PROBED.put(path, info)
     return Inspected(path, info, lines.end_ms, lines.video_packets, lines.stderr, lines.returncode,
                      lines.too_long, lines.stopped and not lines.too_long)
 
